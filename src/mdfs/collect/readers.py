@@ -1,0 +1,312 @@
+"""Readers turn input files into documents, whatever their format.
+
+Every record either becomes a `Document` or is reported through `on_error(kind, message)`,
+so nothing read is lost without a count. A reader never raises for bad data: a corrupt
+gzip stream, a truncated WARC record or a broken JSON line ends or skips that record,
+is counted, and reading goes on with the next file.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import logging
+import os
+import zlib
+from collections.abc import Callable, Iterator
+from email.message import Message
+from typing import IO
+
+import orjson
+import zstandard
+
+from mdfs.collect.encoding import DecodeError, decode_html
+from mdfs.document import Document
+
+log = logging.getLogger(__name__)
+
+OnError = Callable[[str, str], None]
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson", ".jsonl.zstd")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+TEXT_SUFFIXES = (".txt", ".text")
+FORMATS = ("warc", "jsonl", "parquet", "html", "txt")
+
+
+def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
+    """Files, directories (recursively) and globs → a sorted, de-duplicated list of files."""
+    files: list[str] = []
+    for item in inputs:
+        if any(ch in item for ch in "*?["):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                on_error("missing_path", f"{item}: no file matches this pattern")
+            files.extend(m for m in matches if os.path.isfile(m))
+        elif os.path.isdir(item):
+            for root, dirs, names in os.walk(item):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
+        elif os.path.isfile(item):
+            files.append(item)
+        else:
+            on_error("missing_path", f"{item}: no such file or directory")
+    return list(dict.fromkeys(files))
+
+
+def _open_bytes(path: str) -> IO[bytes]:
+    """Open a file, transparently decompressing gzip and zstd by their magic bytes."""
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    magic = raw.read(4)
+    raw.seek(0)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw)
+    if magic == b"\x28\xb5\x2f\xfd":
+        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+    return raw
+
+
+def detect_format(path: str) -> str | None:
+    """The format of a file from its name, or from its first bytes when the name says nothing."""
+    name = path.lower()
+    if name.endswith(WARC_SUFFIXES):
+        return "warc"
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith(HTML_SUFFIXES):
+        return "html"
+    if name.endswith(TEXT_SUFFIXES):
+        return "txt"
+    try:
+        with _open_bytes(path) as stream:
+            head = stream.read(512)
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError):
+        return None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if stripped.startswith((b"warc/", b"filedesc://")):
+        return "warc"
+    if stripped.startswith(b"{"):
+        return "jsonl"
+    if stripped.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta")):
+        return "html"
+    if b"\x00" in head:
+        return None
+    return "txt"
+
+
+class Reader:
+    """Reads one input file at a time into documents.
+
+    `max_document_bytes` bounds what one record may weigh; bigger ones are skipped and
+    counted, because a 50 MB "page" is a dump or an attack, not an article.
+    """
+
+    def __init__(self, on_error: OnError, max_document_bytes: int = 10_000_000) -> None:
+        self.on_error = on_error
+        self.max_document_bytes = max_document_bytes
+
+    def read(self, path: str) -> Iterator[Document]:
+        fmt = detect_format(path)
+        if fmt is None:
+            self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
+            return
+        try:
+            if os.path.getsize(path) == 0:
+                self.on_error("empty_file", f"{path}: empty file")
+                return
+            yield from getattr(self, f"_read_{fmt}")(path)
+        except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+            self.on_error("corrupt_file", f"{path}: {type(error).__name__}: {error}")
+
+    def _too_large(self, path: str, what: str, size: int) -> bool:
+        if size <= self.max_document_bytes:
+            return False
+        self.on_error(
+            "document_too_large",
+            f"{path}: {what} is {size:,} bytes, over max_document_bytes={self.max_document_bytes:,}",
+        )
+        return True
+
+    def _decode(self, path: str, what: str, payload: bytes, declared: str | None) -> str | None:
+        try:
+            return decode_html(payload, declared)
+        except DecodeError as error:
+            self.on_error("undecodable", f"{path}: {what}: {error}")
+            return None
+
+    # -- formats -------------------------------------------------------------------------
+
+    def _read_warc(self, path: str) -> Iterator[Document]:
+        from warcio.archiveiterator import ArchiveIterator
+        from warcio.exceptions import ArchiveLoadFailed
+
+        with open(path, "rb") as stream:
+            records = ArchiveIterator(stream, arc2warc=True)
+            while True:
+                try:
+                    record = next(records)
+                    document = self._warc_document(path, record)
+                except StopIteration:
+                    return
+                except (ArchiveLoadFailed, ValueError, EOFError, zlib.error, OSError) as error:
+                    # warcio cannot resynchronise after a broken record: the rest is lost
+                    self.on_error("corrupt_record", f"{path}: {type(error).__name__}: {error}")
+                    return
+                if document is not None:
+                    yield document
+
+    def _warc_document(self, path: str, record) -> Document | None:
+        kind = record.rec_type
+        if kind not in ("response", "conversion", "resource"):
+            record.content_stream().read()  # not a document: request, metadata, warcinfo
+            return None
+        headers = record.rec_headers
+        url = headers.get_header("WARC-Target-URI")
+        record_id = headers.get_header("WARC-Record-ID") or f"{path}#{url}"
+        date = headers.get_header("WARC-Date")
+        content_type = ""
+        if record.http_headers is not None:
+            if kind == "response" and record.http_headers.get_statuscode() not in ("200", None):
+                record.content_stream().read()
+                self.on_error("non_200_response", f"{path}: {url}: HTTP status not 200")
+                return None
+            content_type = record.http_headers.get_header("Content-Type") or ""
+        else:
+            content_type = headers.get_header("Content-Type") or ""
+        payload = record.content_stream().read(self.max_document_bytes + 1)
+        declared_length = headers.get_header("Content-Length")
+        if (
+            declared_length
+            and declared_length.isdigit()
+            and self._too_large(path, f"record {url}", int(declared_length))
+        ):
+            record.content_stream().read()
+            return None
+        if self._too_large(path, f"record {url}", len(payload)):
+            return None
+        mime, charset = _parse_content_type(content_type)
+        if kind == "conversion" or mime == "text/plain":
+            fmt = "text"
+        elif mime in HTML_TYPES or (not mime and payload.lstrip()[:1] == b"<"):
+            fmt = "html"
+        else:
+            self.on_error("non_html_payload", f"{path}: {url}: {mime or 'unknown type'}")
+            return None
+        text = self._decode(path, f"record {url}", payload, charset)
+        if text is None:
+            return None
+        return Document(
+            id=record_id, text=text, source=path, url=url, meta={"format": fmt, "date": date}
+        )
+
+    def _read_jsonl(self, path: str) -> Iterator[Document]:
+        with _open_bytes(path) as stream:
+            for number, line in enumerate(io.BufferedReader(stream), start=1):  # type: ignore[arg-type]
+                if not line.strip():
+                    continue
+                where = f"{path}:{number}"
+                if self._too_large(path, f"line {number}", len(line)):
+                    continue
+                try:
+                    record = orjson.loads(line)
+                except orjson.JSONDecodeError as error:
+                    self.on_error("bad_json", f"{where}: {error}")
+                    continue
+                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                    self.on_error("bad_record", f"{where}: no string field 'text'")
+                    continue
+                yield _record_document(record, path, number)
+
+    def _read_parquet(self, path: str) -> Iterator[Document]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as error:
+            self.on_error("corrupt_file", f"{path}: {error}")
+            return
+        names = set(table.schema_arrow.names)
+        if "text" not in names:
+            self.on_error("bad_record", f"{path}: parquet file has no column 'text'")
+            return
+        columns = [c for c in ("id", "text", "url") if c in names]
+        number = 0
+        try:
+            for batch in table.iter_batches(batch_size=1024, columns=columns):
+                for record in batch.to_pylist():
+                    number += 1
+                    if not isinstance(record.get("text"), str):
+                        self.on_error("bad_record", f"{path}: row {number}: 'text' is not a string")
+                        continue
+                    if self._too_large(path, f"row {number}", len(record["text"])):
+                        continue
+                    yield _record_document(record, path, number)
+        except (pa.ArrowException, OSError) as error:
+            self.on_error("corrupt_file", f"{path}: {error}")
+
+    def _read_html(self, path: str) -> Iterator[Document]:
+        yield from self._read_whole(path, "html")
+
+    def _read_txt(self, path: str) -> Iterator[Document]:
+        yield from self._read_whole(path, "text")
+
+    def _read_whole(self, path: str, fmt: str) -> Iterator[Document]:
+        if self._too_large(path, "file", os.path.getsize(path)):
+            return
+        with _open_bytes(path) as stream:
+            payload = stream.read(self.max_document_bytes + 1)
+        if self._too_large(path, "file", len(payload)):
+            return
+        text = self._decode(path, "file", payload, None)
+        if text is None:
+            return
+        if fmt == "text" and text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+            fmt = "html"  # a saved page with the wrong extension
+        yield Document(id=path, text=text, source=path, url=None, meta={"format": fmt})
+
+
+def _record_document(record: dict, path: str, number: int) -> Document:
+    record_id = record.get("id")
+    url = record.get("url")
+    return Document(
+        id=str(record_id) if record_id not in (None, "") else f"{path}#{number}",
+        text=record["text"],
+        source=path,
+        url=url if isinstance(url, str) else None,
+        meta={"format": "text"},
+    )
+
+
+def _parse_content_type(value: str) -> tuple[str, str | None]:
+    message = Message()
+    message["content-type"] = value
+    mime = message.get_content_type() if value else ""
+    charset = message.get_param("charset")
+    return mime.lower(), charset if isinstance(charset, str) else None
+
+
+def shard_inputs(files: list[str], max_bytes: int, max_files: int) -> list[list[str]]:
+    """Group files into shards: a big file alone, small files together up to the limits."""
+    shards: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for path in files:
+        try:
+            file_size = os.path.getsize(path)
+        except OSError:
+            file_size = 0
+        if current and (size + file_size > max_bytes or len(current) >= max_files):
+            shards.append(current)
+            current, size = [], 0
+        current.append(path)
+        size += file_size
+    if current:
+        shards.append(current)
+    return shards

@@ -1,0 +1,241 @@
+"""Steps, and the accounting of what each keeps and removes.
+
+A step turns a stream of documents into a stream of documents and `Removed` records. The
+pipeline, not the step, counts what goes in, what comes out and why it was removed, so the
+invariant ``in = kept + sum(removed)`` holds for any step anyone writes.
+
+Three kinds of step:
+- `Filter` answers one question per document: keep it (`True`) or the reason it goes.
+- `Mapper` changes a document (and removes it as `empty` when nothing is left).
+- `GlobalStep` needs the whole run before it can decide (deduplication): it `observe`s every
+  shard, `decide`s once, then filters each shard like a `Filter`.
+Steps are configured by their fields (pydantic validates a recipe into them) and load heavy
+resources lazily in `setup()`, once per worker process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from mdfs.document import Document, Removed
+
+STEP_REGISTRY: dict[str, type[Step]] = {}
+
+
+def register(cls: type[Step]) -> type[Step]:
+    """Make a step available to recipes under its `name`."""
+    if cls.name in STEP_REGISTRY:
+        raise ValueError(f"step name {cls.name!r} registered twice")
+    STEP_REGISTRY[cls.name] = cls
+    return cls
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    name: ClassVar[str]
+    _ready: bool = False
+
+    def setup(self) -> None:
+        """Load models, automata, word lists. Called once per process before the first document."""
+
+    def ensure_setup(self) -> None:
+        if not self._ready:
+            self.setup()
+            self._ready = True
+
+    def run(self, documents: Iterable[Document]) -> Iterator[Document | Removed]:
+        """Yield exactly one `Document` or `Removed` for each input document, in order."""
+        raise NotImplementedError
+
+
+class Filter(Step):
+    def keep(self, document: Document) -> bool | str:
+        """`True` to keep the document; otherwise the reason it is removed."""
+        raise NotImplementedError
+
+    def run(self, documents: Iterable[Document]) -> Iterator[Document | Removed]:
+        for document in documents:
+            verdict = self.keep(document)
+            if verdict is True:
+                yield document
+            else:
+                yield Removed(document, verdict or self.name)
+
+
+class Mapper(Step):
+    def apply(self, document: Document) -> Document:
+        raise NotImplementedError
+
+    def run(self, documents: Iterable[Document]) -> Iterator[Document | Removed]:
+        for document in documents:
+            document = self.apply(document)
+            if document.text.strip():
+                yield document
+            else:
+                yield Removed(document, "empty")
+
+
+class GlobalStep(Step):
+    """A step that sees the whole run before it filters any shard.
+
+    The engine calls `observe` on every shard (in parallel), `decide` once over all the
+    observations, then `filter_shard` on every shard. State lives in `workdir` on disk, so
+    any worker process (or Spark executor) can pick it up.
+    """
+
+    _workdir: Path | None = None
+    _shard: str | None = None
+
+    def bind(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._workdir = workdir
+
+    @property
+    def workdir(self) -> Path:
+        if self._workdir is None:
+            raise RuntimeError(f"global step {self.name} used before bind()")
+        return self._workdir
+
+    def observe(self, shard: str, documents: Iterable[Document]) -> None:
+        """Record what `decide` needs about one shard's documents (in the workdir)."""
+        raise NotImplementedError
+
+    def decide(self, shards: list[str]) -> dict[str, Any]:
+        """Make the global decision; return figures worth putting in the report."""
+        raise NotImplementedError
+
+    def filter_shard(
+        self, shard: str, documents: Iterable[Document]
+    ) -> Iterator[Document | Removed]:
+        """Yield one `Document` or `Removed` per document of the shard, in order."""
+        raise NotImplementedError
+
+    def begin_shard(self, shard: str) -> None:
+        self._shard = shard
+
+    def run(self, documents: Iterable[Document]) -> Iterator[Document | Removed]:
+        if self._shard is None:
+            raise RuntimeError(f"global step {self.name} run before begin_shard()")
+        return self.filter_shard(self._shard, documents)
+
+
+@dataclass
+class StepStats:
+    name: str
+    documents_in: int = 0
+    kept: int = 0
+    removed: Counter[str] = field(default_factory=Counter)
+    chars_in: int = 0
+    chars_out: int = 0
+    seconds: float = 0.0
+
+    def merge(self, other: StepStats) -> None:
+        self.documents_in += other.documents_in
+        self.kept += other.kept
+        self.removed.update(other.removed)
+        self.chars_in += other.chars_in
+        self.chars_out += other.chars_out
+        self.seconds += other.seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "in": self.documents_in,
+            "kept": self.kept,
+            "removed": dict(self.removed.most_common()),
+            "chars_in": self.chars_in,
+            "chars_out": self.chars_out,
+            "seconds": round(self.seconds, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepStats:
+        return cls(
+            name=data["name"],
+            documents_in=data["in"],
+            kept=data["kept"],
+            removed=Counter(data["removed"]),
+            chars_in=data.get("chars_in", 0),
+            chars_out=data.get("chars_out", 0),
+            seconds=data.get("seconds", 0.0),
+        )
+
+
+class _Timed:
+    """Counts and times the pulls from an upstream iterator.
+
+    A step's own time is the time spent getting its outputs minus the time spent waiting on
+    its input, which is how generators nested into a pipeline can be timed per step.
+    """
+
+    def __init__(self, upstream: Iterator[Document], stats: StepStats) -> None:
+        self.upstream = upstream
+        self.stats = stats
+        self.seconds = 0.0
+
+    def __iter__(self) -> Iterator[Document]:
+        return self
+
+    def __next__(self) -> Document:
+        start = time.perf_counter()
+        try:
+            document = next(self.upstream)
+        finally:
+            self.seconds += time.perf_counter() - start
+        self.stats.documents_in += 1
+        self.stats.chars_in += len(document.text)
+        return document
+
+
+OnRemoved = Callable[[str, Removed], None]
+
+
+def account(
+    step: Step, documents: Iterable[Document], stats: StepStats, on_removed: OnRemoved
+) -> Iterator[Document]:
+    """Run one step over a stream, counting in, kept and removed-by-reason as it goes."""
+    step.ensure_setup()
+    upstream = _Timed(iter(documents), stats)
+    outputs = step.run(upstream)
+    spent = 0.0
+    while True:
+        start = time.perf_counter()
+        try:
+            item = next(outputs)
+        except StopIteration:
+            spent += time.perf_counter() - start
+            break
+        spent += time.perf_counter() - start
+        if isinstance(item, Removed):
+            stats.removed[item.reason] += 1
+            on_removed(step.name, item)
+        else:
+            stats.kept += 1
+            stats.chars_out += len(item.text)
+            yield item
+    stats.seconds += spent - upstream.seconds
+    removed = sum(stats.removed.values())
+    if stats.documents_in != stats.kept + removed:
+        raise RuntimeError(
+            f"step {step.name} broke the accounting: {stats.documents_in} in, "
+            f"{stats.kept} kept, {removed} removed; a step must yield one item per input"
+        )
+
+
+def run_steps(
+    steps: list[Step], documents: Iterable[Document], on_removed: OnRemoved
+) -> tuple[Iterator[Document], list[StepStats]]:
+    """Chain steps over a stream. Stats fill in as the returned iterator is consumed."""
+    stats = [StepStats(step.name) for step in steps]
+    stream: Iterable[Document] = documents
+    for step, step_stats in zip(steps, stats, strict=True):
+        stream = account(step, stream, step_stats, on_removed)
+    return iter(stream), stats

@@ -1,0 +1,117 @@
+"""A recipe is data: YAML validated into typed settings and steps."""
+
+from __future__ import annotations
+
+import importlib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mdfs.errors import UserError
+from mdfs.pipeline import STEP_REGISTRY, Step
+
+# Modules whose steps recipes can name. Adding a step: write its class with @register in a
+# module, list the module here, and name the step in a recipe.
+STEP_MODULES = [
+    "mdfs.collect.steps",
+    "mdfs.coarse.normalize",
+    "mdfs.coarse.language",
+    "mdfs.coarse.boilerplate",
+    "mdfs.coarse.rules",
+    "mdfs.coarse.keywords",
+    "mdfs.coarse.pii",
+    "mdfs.coarse.exact_dedup",
+    "mdfs.coarse.near_dedup",
+    "mdfs.fine.step",
+]
+
+
+def load_step_modules() -> dict[str, type[Step]]:
+    for name in STEP_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+    return STEP_REGISTRY
+
+
+class CollectSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_document_bytes: int = Field(10_000_000, gt=0)
+    shard_max_bytes: int = Field(256_000_000, gt=0, description="input bytes per shard")
+    shard_max_files: int = Field(2_000, gt=0, description="input files per shard")
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    collect: CollectSettings = Field(default_factory=CollectSettings)
+    steps: list[Step]
+
+
+def default_recipe_path() -> Path:
+    return Path(str(resources.files("mdfs") / "recipes" / "default.yaml"))
+
+
+def _explain(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    got = first.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    more = f"; and {error.error_count() - 1} more" if error.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{shown}{more}"
+
+
+def build_step(entry: Any, position: int) -> Step:
+    registry = load_step_modules()
+    if isinstance(entry, str):
+        name, params = entry, {}
+    elif isinstance(entry, dict) and len(entry) == 1:
+        name, params = next(iter(entry.items()))
+        params = params or {}
+    else:
+        raise UserError(f"recipe step {position}: write `- name: {{params}}`, got {entry!r}")
+    if name not in registry:
+        known = ", ".join(sorted(registry))
+        raise UserError(f"recipe step {position}: unknown step {name!r} (known: {known})")
+    if not isinstance(params, dict):
+        raise UserError(f"recipe step {position} ({name}): parameters must be a mapping")
+    try:
+        return registry[name].model_validate(params)
+    except ValidationError as error:
+        raise UserError(f"recipe step {position} ({name}): {_explain(error)}") from None
+
+
+def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise UserError(f"{origin}: a recipe is a mapping with a list under `steps`")
+    unknown = set(data) - {"collect", "steps"}
+    if unknown:
+        raise UserError(f"{origin}: unknown section(s) {sorted(unknown)}; known: collect, steps")
+    steps = [build_step(entry, i) for i, entry in enumerate(data["steps"], start=1)]
+    names = [step.name for step in steps]
+    duplicated = {n for n in names if names.count(n) > 1}
+    if duplicated:
+        raise UserError(f"{origin}: step(s) {sorted(duplicated)} appear more than once")
+    try:
+        collect = CollectSettings.model_validate(data.get("collect") or {})
+    except ValidationError as error:
+        raise UserError(f"{origin}: collect.{_explain(error)}") from None
+    return Recipe(collect=collect, steps=steps)
+
+
+def load_recipe(path: str | Path | None = None) -> Recipe:
+    path = Path(path) if path is not None else default_recipe_path()
+    if not path.is_file():
+        raise UserError(f"recipe {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        message = str(error).replace("\n", " ")
+        raise UserError(f"recipe {path} is not valid YAML: {message}") from None
+    return parse_recipe(data, origin=f"recipe {path}")

@@ -1,0 +1,86 @@
+"""Merge per-shard statistics into the run's report and check the accounting invariant."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from mdfs.engines.shards import ShardResult
+from mdfs.pipeline import StepStats
+
+
+class AccountingError(RuntimeError):
+    pass
+
+
+def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    phases = sorted({r.phase for r in results})
+    steps: list[StepStats] = []
+    errors: Counter[str] = Counter()
+    error_examples: list[str] = []
+    sources_in: Counter[str] = Counter()
+    sources_kept: Counter[str] = Counter()
+    examples: dict[str, list[dict[str, Any]]] = {}
+    documents_in = 0
+    for phase in phases:
+        merged: dict[str, StepStats] = {}
+        for result in sorted((r for r in results if r.phase == phase), key=lambda r: r.shard):
+            for data in result.steps:
+                stats = StepStats.from_dict(data)
+                if stats.name in merged:
+                    merged[stats.name].merge(stats)
+                else:
+                    merged[stats.name] = stats
+            errors.update(result.errors)
+            error_examples.extend(result.error_examples[: 20 - len(error_examples)])
+            for key, items in result.examples.items():
+                bucket = examples.setdefault(key, [])
+                bucket.extend(items[: 3 - len(bucket)])
+            if phase == 0:
+                documents_in += result.documents_in
+                sources_in.update(result.sources_in)
+            if phase == phases[-1]:
+                sources_kept.update(result.sources_kept)
+        steps.extend(merged.values())
+    kept = steps[-1].kept if steps else documents_in
+    report: dict[str, Any] = {
+        "documents_in": documents_in,
+        "documents_kept": kept,
+        "steps": [s.to_dict() for s in steps],
+        "sources": {
+            source: {"in": count, "kept": sources_kept.get(source, 0)}
+            for source, count in sorted(sources_in.items())
+        },
+        "errors": dict(errors.most_common()),
+        "error_examples": error_examples,
+        "removed_examples": examples,
+        "chars_in": steps[0].chars_in if steps else 0,
+        "chars_kept": steps[-1].chars_out if steps else 0,
+        "seconds_per_step": {s.name: round(s.seconds, 3) for s in steps},
+    }
+    if extra:
+        report.update(extra)
+    check_accounting(report)
+    return report
+
+
+def check_accounting(report: dict[str, Any]) -> None:
+    """The invariant every run must satisfy; a violation is a bug in MDFS, never in the data."""
+    previous = report["documents_in"]
+    total_removed = 0
+    for step in report["steps"]:
+        removed = sum(step["removed"].values())
+        if step["in"] != previous:
+            raise AccountingError(
+                f"step {step['name']}: in={step['in']} but previous kept {previous}"
+            )
+        if step["in"] != step["kept"] + removed:
+            raise AccountingError(
+                f"step {step['name']}: in={step['in']} != kept={step['kept']} + removed={removed}"
+            )
+        previous = step["kept"]
+        total_removed += removed
+    if report["documents_in"] != report["documents_kept"] + total_removed:
+        raise AccountingError("documents_in != documents_kept + all removed")
+    if sum(s["kept"] for s in report["sources"].values()) != report["documents_kept"]:
+        raise AccountingError("per-source kept counts do not add up to documents_kept")
