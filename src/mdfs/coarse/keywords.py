@@ -48,11 +48,19 @@ def build_automaton(pairs: list[tuple[str, str]]):
 
 
 def count_hits(automaton, text: str) -> Counter[str]:
-    """Hits per category. Overlapping matches are counted once each, like ChineseWebText."""
+    """Hits per category. A Latin word must stand alone: "av" is not a hit inside "java"."""
     hits: Counter[str] = Counter()
-    if len(automaton):
-        for _end, (category, _word) in automaton.iter(text.lower()):
-            hits[category] += 1
+    if not len(automaton):
+        return hits
+    lowered = text.lower()
+    for end, (category, word) in automaton.iter(lowered):
+        if word.isascii():
+            start = end - len(word) + 1
+            before = lowered[start - 1] if start > 0 else " "
+            after = lowered[end + 1] if end + 1 < len(lowered) else " "
+            if (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum()):
+                continue
+        hits[category] += 1
     return hits
 
 

@@ -81,6 +81,7 @@ class LocalEngine:
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+        (layout.work / "failures.log").unlink(missing_ok=True)
         for phase in phases[:-1]:
             shutil.rmtree(layout.work / f"stage-{phase.index}", ignore_errors=True)
         return results
