@@ -13,6 +13,7 @@ from mdfs.errors import UserError
 # Each module has `register(subparsers)`, which adds subcommands whose `func(args) -> int` runs them.
 COMMAND_MODULES = [
     "mdfs.commands",
+    "mdfs.coarse.dedup_commands",
     "mdfs.fine.commands",
     "mdfs.train.commands",
     "mdfs.evaluate.commands",

@@ -25,6 +25,7 @@ STEP_MODULES = [
     "mdfs.coarse.pii",
     "mdfs.coarse.exact_dedup",
     "mdfs.coarse.near_dedup",
+    "mdfs.coarse.paragraph_dedup",
     "mdfs.fine.step",
 ]
 

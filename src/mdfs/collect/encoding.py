@@ -1,0 +1,97 @@
+"""Decode a web page's bytes to text, trusting the bytes over what the page claims.
+
+Chinese pages come as UTF-8, GBK/GB18030 or Big5, and many declare a charset they are not in
+(``charset=gb2312`` on a UTF-8 page is common after a site migration). Valid multi-byte UTF-8
+almost never happens by accident, so a strict UTF-8 decode that succeeds is the strongest
+evidence; only then the declared charset (HTTP header, then ``<meta>``), then statistical
+detection by charset-normalizer.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import charset_normalizer
+
+# Browsers (WHATWG Encoding Standard) read these labels as a superset; so do we, or a GBK page
+# with one character outside GB2312 fails to decode.
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "cp936": "gb18030",
+    "big5": "big5hkscs",
+    "big5-hkscs": "big5hkscs",
+    "cp950": "big5hkscs",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+}
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+_META_WINDOW = 4096  # the HTML spec requires the charset declaration in the first 1024 bytes
+_DETECT_WINDOW = 256_000  # enough for detection; detecting on 50 MB would take seconds
+_SAMPLE_CHARS = 100_000  # the plausibility check reads a prefix, not the whole document
+# Real text has almost no C0 controls or U+FFFD; binary decoded by force is full of them.
+_MAX_JUNK_RATIO = 0.02
+
+
+class DecodeError(ValueError):
+    """The bytes are not text in any encoding we can recognise (binary, or corrupt)."""
+
+
+def decode_html(payload: bytes, declared: str | None = None) -> str:
+    """Decode ``payload``; ``declared`` is the HTTP header's charset, if any.
+
+    Raises ``DecodeError`` when nothing yields plausible text. Empty input gives ``""``.
+    """
+    if not payload:
+        return ""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
+        if payload.startswith(bom):
+            text = payload.decode(encoding, errors="replace")
+            if _plausible(text):
+                return text
+    for encoding in _candidates(payload, declared):
+        try:
+            text = payload.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _plausible(text):
+            return text
+    best = charset_normalizer.from_bytes(payload[:_DETECT_WINDOW]).best()
+    if best is not None:
+        text = payload.decode(_normalise(best.encoding), errors="replace")
+        if _plausible(text):
+            return text
+    raise DecodeError(f"no plausible text encoding for {len(payload)} bytes")
+
+
+def _candidates(payload: bytes, declared: str | None) -> list[str]:
+    found = ["utf-8"]
+    if declared:
+        found.append(_normalise(declared))
+    match = _META_CHARSET.search(payload[:_META_WINDOW])
+    if match:
+        found.append(_normalise(match.group(1).decode("ascii", errors="ignore")))
+    return list(dict.fromkeys(found))  # in order, without repeats
+
+
+def _normalise(label: str) -> str:
+    label = label.strip().strip("\"'").lower()
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return label
+    return _SUPERSETS.get(label, _SUPERSETS.get(name, name))
+
+
+def _plausible(text: str) -> bool:
+    sample = text[:_SAMPLE_CHARS]
+    if not sample:
+        return True
+    junk = sum(1 for c in sample if c == "\ufffd" or (c < " " and c not in "\t\n\r\f"))
+    return junk <= _MAX_JUNK_RATIO * len(sample)

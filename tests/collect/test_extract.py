@@ -1,0 +1,116 @@
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mdfs.collect.extract import extract_main_text
+
+PAGES = Path(__file__).parent.parent / "fixtures" / "pages"
+
+
+def char_f1(extracted: str, gold: str) -> float:
+    got = Counter(c for c in extracted if not c.isspace())
+    want = Counter(c for c in gold if not c.isspace())
+    common = sum((got & want).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / sum(got.values()), common / sum(want.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def load(name: str) -> tuple[str, str]:
+    html = (PAGES / f"{name}.html").read_text(encoding="utf-8")
+    gold = (PAGES / f"{name}.gold.txt").read_text(encoding="utf-8")
+    return html, gold
+
+
+@pytest.mark.parametrize("name", ["people_health", "163_dy"])
+def test_fixture_matches_gold(name: str) -> None:
+    html, gold = load(name)
+    text = extract_main_text(html)
+    assert char_f1(text, gold) >= 0.8
+    # Every gold paragraph of prose comes out whole, on its own line (short credit lines
+    # such as "(责编：…)" may be trimmed).
+    lines = set(text.splitlines())
+    for paragraph in gold.splitlines():
+        if len(paragraph) >= 20:
+            assert paragraph.strip() in lines
+
+
+def test_people_page_drops_navigation_and_footer() -> None:
+    html, _ = load("people_health")
+    text = extract_main_text(html)
+    for boilerplate in [
+        "用户中心",
+        "热门点击排行榜",
+        "护士·我的职业选择",
+        "人民日报社概况",
+        "京ICP证",
+    ]:
+        assert boilerplate not in text
+    assert text.startswith("本报讯（记者叶婉）")
+
+
+def test_163_page_drops_headline_list_and_comment_bar() -> None:
+    html, gold = load("163_dy")
+    text = extract_main_text(html)
+    for boilerplate in [
+        "网易首页",
+        "返回网易首页",
+        "热门跟贴",
+        "张镇麟当选2024CBA总决赛",
+        "分享至",
+    ]:
+        assert boilerplate not in text
+    assert "苹果公司否认了政府关于 iPhone 让消费者锁定这些设备的说法。" in text
+    # The article is short; a page-wide dump would be many times the gold.
+    assert len(text) < 2 * len(gold)
+
+
+def test_paragraphs_are_separated_by_newlines() -> None:
+    html, _ = load("people_health")
+    lines = extract_main_text(html).split("\n")
+    assert len(lines) == 3
+    assert all(line == line.strip() and line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "",
+        "   \n\t",
+        "no markup at all",
+        "<html><body></body></html>",
+        "\x00\x01\x02\xff" * 1000,
+        "<" * 10_000,
+        "<div>" * 20_000,
+        "<a href='x'>" * 5_000,
+    ],
+)
+def test_junk_gives_empty_or_text_never_raises(junk: str) -> None:
+    assert isinstance(extract_main_text(junk), str)
+
+
+def test_non_string_input_gives_empty() -> None:
+    assert extract_main_text(None) == ""  # type: ignore[arg-type]
+    assert extract_main_text(b"<p>bytes</p>") == ""  # type: ignore[arg-type]
+
+
+def test_huge_page_is_capped_and_keeps_article() -> None:
+    html, _ = load("people_health")
+    # 50 MB: an inline data blob before the article and an endless link list after it.
+    blob = "<script>var x = '" + "x" * 30_000_000 + "';</script>"
+    links = "<ul>" + "<li><a href='/n'>热门新闻标题</a></li>" * 700_000 + "</ul>"
+    head, tail = html.split("<body", 1)
+    huge = head + blob + "<body" + tail.replace("</body>", links + "</body>")
+    assert len(huge) > 50_000_000
+    text = extract_main_text(huge)
+    assert "本报讯（记者叶婉）" in text
+
+
+def test_prose_without_boilerplate_is_kept() -> None:
+    body = "".join(f"<p>这是第{i}段正文，内容完整，句子通顺，没有任何链接。</p>" for i in range(5))
+    text = extract_main_text(f"<html><body>{body}</body></html>")
+    assert text.splitlines() == [
+        f"这是第{i}段正文，内容完整，句子通顺，没有任何链接。" for i in range(5)
+    ]
