@@ -15,6 +15,7 @@ resources lazily in `setup()`, once per worker process.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +26,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from mdfs.document import Document, Removed
+
+log = logging.getLogger(__name__)
 
 STEP_REGISTRY: dict[str, type[Step]] = {}
 
@@ -63,11 +66,21 @@ class Filter(Step):
 
     def run(self, documents: Iterable[Document]) -> Iterator[Document | Removed]:
         for document in documents:
-            verdict = self.keep(document)
+            try:
+                verdict = self.keep(document)
+            except Exception as error:  # one bad document must not end the run
+                yield _step_error(self, document, error)
+                continue
             if verdict is True:
                 yield document
             else:
                 yield Removed(document, verdict or self.name)
+
+
+def _step_error(step: Step, document: Document, error: Exception) -> Removed:
+    log.warning("step %s failed on document %s: %r", step.name, document.id, error)
+    document.meta["step_error"] = f"{type(error).__name__}: {error}"[:500]
+    return Removed(document, "step_error")
 
 
 class Mapper(Step):
@@ -76,7 +89,11 @@ class Mapper(Step):
 
     def run(self, documents: Iterable[Document]) -> Iterator[Document | Removed]:
         for document in documents:
-            document = self.apply(document)
+            try:
+                document = self.apply(document)
+            except Exception as error:  # one bad document must not end the run
+                yield _step_error(self, document, error)
+                continue
             if document.text.strip():
                 yield document
             else:

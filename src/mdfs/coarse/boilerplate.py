@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field
 
-from mdfs.coarse.text_stats import DIGIT, SENTENCE_END, visible_length
+from mdfs.coarse.text_stats import CJK_CHAR, DIGIT, SENTENCE_END, visible_length
 from mdfs.document import Document
 from mdfs.pipeline import Mapper, register
 
@@ -52,11 +52,15 @@ class Boilerplate(Mapper):
 
     def is_furniture(self, line: str) -> bool:
         lowered = line.lower().lstrip("【[（(「『 ")
-        if any(lowered.startswith(m) for m in self.markers):
-            # a marker opening a link list is furniture however long; elsewhere only if short
-            return lowered.startswith(("友情链接", "友链", "相关链接")) or (
-                len(line) <= self.marker_max_chars
-            )
+        marker = next((m for m in self.markers if lowered.startswith(m)), None)
+        if marker is not None:
+            # a marker opening a link list is furniture however long
+            if marker in ("友情链接", "友链", "相关链接"):
+                return True
+            # "相关阅读材料显示，…。" is a sentence that happens to start like a marker
+            follower = lowered[len(marker) : len(marker) + 1]
+            sentence = bool(CJK_CHAR.match(follower)) and bool(SENTENCE_END.search(line))
+            return len(line) <= self.marker_max_chars and not sentence
         items = [item for item in _SEPARATORS.split(lowered) if item]
         if not items:
             return False

@@ -67,12 +67,9 @@ class ExactDedup(GlobalStep):
                 original_shard = int(np.searchsorted(offsets, original, side="right") - 1)
                 decision[position] = (original_shard, original - int(offsets[original_shard]))
             duplicates += len(decision)
-            resolved = {
-                str(pos): ids(shards[s])[ordinal] for pos, (s, ordinal) in decision.items()
-            }
+            resolved = {str(pos): ids(shards[s])[ordinal] for pos, (s, ordinal) in decision.items()}
             (self.workdir / f"{shard}.duplicates.json").write_bytes(orjson.dumps(resolved))
         return {"documents": len(hashes), "duplicates": duplicates}
-
 
     def filter_shard(
         self, shard: str, documents: Iterable[Document]

@@ -27,7 +27,9 @@ _DOMAIN_DOT = re.compile(r"(?<=[A-Za-z0-9])。(?=[a-z])")
 # ASCII punctuation between Chinese characters is a half-width slip: 你好,世界 → 你好，世界
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _HALFWIDTH_PUNCT = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
-_HALFWIDTH_AFTER_CJK = re.compile(rf"(?<={_CJK})([,?!:;])(?=\s*(?:{_CJK}|$))", re.M)
+_HALFWIDTH_NEAR_CJK = re.compile(
+    rf"(?<={_CJK})([,?!:;])(?=\s*(?:{_CJK}|$))|(?<=[^\d\s])([,?!:;])(?={_CJK})", re.M
+)
 
 
 @register
@@ -65,7 +67,7 @@ class Normalize(Mapper):
             text = _DIGIT_DOT.sub(".", text)
             text = _DOMAIN_DOT.sub(".", text)
         if self.halfwidth_punct_to_fullwidth:
-            text = _HALFWIDTH_AFTER_CJK.sub(lambda m: _HALFWIDTH_PUNCT[m.group(1)], text)
+            text = _HALFWIDTH_NEAR_CJK.sub(lambda m: _HALFWIDTH_PUNCT[m.group(0)], text)
         lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
         text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
         if self._converter is not None:

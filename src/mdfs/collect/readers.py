@@ -190,6 +190,9 @@ class Reader:
             return None
         if self._too_large(path, f"record {url}", len(payload)):
             return None
+        if getattr(record.raw_stream, "limit", 0):  # the file ended inside this record
+            self.on_error("truncated_record", f"{path}: {url}: record cut short")
+            return None
         mime, charset = _parse_content_type(content_type)
         if kind == "conversion" or mime == "text/plain":
             fmt = "text"

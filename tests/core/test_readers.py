@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from mdfs.collect.readers import Reader, detect_format, expand_inputs, shard_inputs
+from tests.conftest import FIXTURES
+from tests.core.warc_util import write_warc
+
+PEOPLE = (FIXTURES / "pages" / "people_health.html").read_bytes()
+NETEASE = (FIXTURES / "pages" / "163_dy.html").read_bytes()
+
+
+def read_all(path: Path, **kwargs) -> tuple[list, Counter]:
+    errors: Counter[str] = Counter()
+    reader = Reader(lambda kind, message: errors.update([kind]), **kwargs)
+    return list(reader.read(str(path))), errors
+
+
+def gbk_page() -> bytes:
+    text = PEOPLE.decode("utf-8").replace("charset=GB2312", "charset=gbk")
+    return text.encode("gb18030")
+
+
+def test_warc_responses_with_url_date_and_charsets(tmp_path: Path) -> None:
+    path = write_warc(
+        tmp_path / "crawl.warc.gz",
+        [
+            ("http://health.people.com.cn/a.html", PEOPLE, "text/html"),  # says gb2312, is UTF-8
+            ("http://gbk.example.cn/b.html", gbk_page(), "text/html; charset=GBK"),
+            ("http://www.163.com/c.html", NETEASE, "text/html; charset=utf-8"),
+            ("http://img.example.cn/logo.png", b"\x89PNG\r\n\x1a\n" + os.urandom(200), "image/png"),
+        ],
+    )
+    documents, errors = read_all(path)
+    assert [d.url for d in documents] == [
+        "http://health.people.com.cn/a.html",
+        "http://gbk.example.cn/b.html",
+        "http://www.163.com/c.html",
+    ]
+    assert errors == Counter({"non_html_payload": 1})
+    assert all(d.meta["date"] and d.id.startswith("<urn:uuid:") for d in documents)
+    assert all(d.meta["format"] == "html" for d in documents)
+    # the GBK page and the mislabelled UTF-8 page decode to the same Chinese text
+    assert "高血压" in documents[0].text or "健康" in documents[0].text
+    assert documents[0].text.count("\ufffd") == 0
+    assert documents[1].text.replace("charset=gbk", "charset=GB2312") == documents[0].text
+
+
+def test_truncated_warc_keeps_records_before_the_damage(tmp_path: Path) -> None:
+    whole = write_warc(
+        tmp_path / "whole.warc.gz",
+        [(f"http://example.cn/{i}", PEOPLE, "text/html") for i in range(3)],
+    )
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(data[: int(len(data) * 0.8)])
+    documents, errors = read_all(cut)
+    assert 1 <= len(documents) < 3
+    assert sum(errors.values()) == 1
+    assert set(errors) <= {"corrupt_record", "corrupt_file", "truncated_record"}
+
+
+def test_uncompressed_wet_conversion_records(tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from warcio.warcwriter import WARCWriter
+
+    path = tmp_path / "crawl.warc.wet"
+    with open(path, "wb") as stream:
+        writer = WARCWriter(stream, gzip=False)
+        record = writer.create_warc_record(
+            "http://example.cn/x", "conversion",
+            payload=BytesIO("北京是中国的首都。".encode()),
+            warc_content_type="text/plain",
+        )  # fmt: skip
+        writer.write_record(record)
+    documents, errors = read_all(path)
+    assert [d.text for d in documents] == ["北京是中国的首都。"]
+    assert documents[0].meta["format"] == "text" and not errors
+
+
+def test_jsonl_variants_and_bad_lines(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"id": "a", "text": "第一篇", "url": "http://x.cn/a"}, ensure_ascii=False),
+        "{not json",
+        json.dumps({"title": "no text field"}),
+        json.dumps({"text": "第二篇"}, ensure_ascii=False),
+    ]
+    payload = ("\n".join(lines) + "\n").encode()
+    (tmp_path / "a.jsonl").write_bytes(payload)
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(payload))
+    (tmp_path / "c.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(payload))
+    for name in ("a.jsonl", "b.jsonl.gz", "c.jsonl.zst"):
+        documents, errors = read_all(tmp_path / name)
+        assert [d.text for d in documents] == ["第一篇", "第二篇"], name
+        assert documents[0].id == "a" and documents[0].url == "http://x.cn/a"
+        assert documents[1].id == f"{tmp_path / name}#4"
+        assert errors == Counter({"bad_json": 1, "bad_record": 1})
+
+
+def test_parquet(tmp_path: Path) -> None:
+    table = pa.table({"id": ["p1", "p2"], "text": ["甲", "乙"], "lang": ["zh", "zh"]})
+    pq.write_table(table, tmp_path / "dump.parquet")
+    documents, errors = read_all(tmp_path / "dump.parquet")
+    assert [(d.id, d.text) for d in documents] == [("p1", "甲"), ("p2", "乙")] and not errors
+
+
+def test_bad_files_are_counted_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    noise = random.Random(7).randbytes
+    (tmp_path / "junk.bin").write_bytes(b"\x00\x01" + noise(4096))
+    corrupt = gzip.compress(b'{"text": "x"}\n' * 1000)
+    (tmp_path / "corrupt.jsonl.gz").write_bytes(corrupt[:40] + b"\xff" * 40 + corrupt[80:])
+    (tmp_path / "binary.txt").write_bytes(noise(10_000))
+    (tmp_path / "huge.txt").write_bytes("很长的文档。".encode() * 3_000_000)  # ~54 MB
+    totals: Counter[str] = Counter()
+    for name in ("empty.txt", "junk.bin", "corrupt.jsonl.gz", "binary.txt", "huge.txt"):
+        _, errors = read_all(tmp_path / name, max_document_bytes=10_000_000)
+        assert sum(errors.values()) >= 1, name
+        totals.update(errors)
+    assert totals["empty_file"] == 1
+    assert totals["unknown_format"] == 1
+    assert totals["corrupt_file"] == 1
+    assert totals["undecodable"] == 1
+    assert totals["document_too_large"] == 1
+
+
+def test_formats_by_name_and_content(tmp_path: Path) -> None:
+    (tmp_path / "page").write_bytes(b"<!DOCTYPE html><html><body>x</body></html>")
+    (tmp_path / "records").write_bytes(b'{"text": "x"}\n')
+    assert detect_format(str(tmp_path / "page")) == "html"
+    assert detect_format(str(tmp_path / "records")) == "jsonl"
+    assert detect_format("x.warc.gz") == "warc" and detect_format("y.wet") == "warc"
+
+
+def test_expand_inputs_and_shards(tmp_path: Path) -> None:
+    for name in ("b.html", "a.html", ".hidden", "sub/c.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    missing: list[str] = []
+    files = expand_inputs(
+        [str(tmp_path), str(tmp_path / "*.html"), str(tmp_path / "nope")],
+        lambda kind, message: missing.append(kind),
+    )
+    names = [Path(f).name for f in files]
+    assert names == ["a.html", "b.html", "c.txt"]
+    assert missing == ["missing_path"]
+    assert shard_inputs(files, max_bytes=10**9, max_files=2) == [files[:2], files[2:]]
