@@ -178,3 +178,16 @@ def test_other_run_in_same_output_is_refused(
     assert run([str(b), "-o", str(tmp_path / "o"), "--workers", "1"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert run([str(b), "-o", str(tmp_path / "o"), "--workers", "1", "--overwrite"]) == 0
+
+
+def test_corpus_loads_with_datasets(inputs: Path, tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    output = tmp_path / "out"
+    assert run([str(inputs), "--output", str(output), "--workers", "1"]) == 0
+    corpus = datasets.load_dataset(
+        "json", data_files=str(output / "corpus" / "*.jsonl.gz"), split="train",
+        cache_dir=str(tmp_path / "cache"),
+    )  # fmt: skip
+    report = json.loads((output / "report.json").read_text())
+    assert corpus.num_rows == report["documents_kept"]
+    assert {"id", "text", "source", "url"} <= set(corpus.column_names)
