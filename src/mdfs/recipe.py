@@ -44,8 +44,8 @@ class CollectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_document_bytes: int = Field(10_000_000, gt=0)
-    shard_max_bytes: int = Field(256_000_000, gt=0, description="input bytes per shard")
-    shard_max_files: int = Field(2_000, gt=0, description="input files per shard")
+    shard_max_bytes: int = Field(128_000_000, gt=0, description="input bytes per shard")
+    shard_max_files: int = Field(256, gt=0, description="input files per shard")
 
 
 class Recipe(BaseModel):
