@@ -35,8 +35,8 @@ def load_step_modules() -> dict[str, type[Step]]:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
+            if error.name is None or not name.startswith(error.name):
+                raise  # a missing dependency inside the module, not a missing module
     return STEP_REGISTRY
 
 
