@@ -1,0 +1,1 @@
+"""Near-duplicate clustering on Spark (placeholder until the near_dedup step lands)."""

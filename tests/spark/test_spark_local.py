@@ -1,0 +1,72 @@
+"""The Spark engine on local[2]: the same corpus and report as the local engine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mdfs.cli import main
+from mdfs.recipe import load_recipe
+from mdfs.run import run_pipeline
+from tests.spark.conftest import SPARK_TEST_CONF, assert_same_run
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[object]:
+    from mdfs.engines.spark import SparkEngine
+
+    engine = SparkEngine(master="local[2]", conf=SPARK_TEST_CONF)
+    engine.start()  # one application for the module; each run joins it
+    yield engine
+    engine.stop()
+
+
+def test_local2_equals_local_engine(
+    engine: object, spark_inputs: Path, recipe_file: Path, local_reference: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "spark"
+    args = ["run", str(spark_inputs), "-o", str(output), "--recipe", str(recipe_file)]
+    assert main([*args, "--engine", "spark", "--master", "local[2]"]) == 0
+    assert_same_run(output, local_reference)
+    report = json.loads((output / "report.json").read_text())
+    assert report["global_steps"]["exact_dedup"]["duplicates"] >= 1
+    assert report["inputs"]["shards"] >= 5  # several tasks, so two run at once
+    assert not list((output / ".mdfs").glob("stage-*")), "staged phases are cleaned up"
+
+
+def test_killed_python_worker_is_retried(
+    engine, spark_inputs: Path, recipe_file: Path, local_reference: Path, tmp_path: Path
+) -> None:
+    from pyspark import cloudpickle
+
+    import tests.spark.faulty_steps as faulty_steps
+
+    # The step is not in an installed package: ship its code with the recipe.
+    cloudpickle.register_pickle_by_value(faulty_steps)
+    recipe = load_recipe(str(recipe_file))
+    marker = tmp_path / "killed"
+    recipe.steps.insert(3, faulty_steps.KillOnce(marker=str(marker)))
+    output = tmp_path / "spark"
+    run_pipeline([str(spark_inputs)], output, recipe, engine)
+    assert marker.read_text() == "killed attempt 0"
+    assert_same_run(output, local_reference, skip_steps=("kill_once",))
+    assert not list(output.rglob(".*.tmp-*")), "a killed attempt's partial files are replaced"
+
+
+def test_step_bug_is_reported_not_retried(spark_inputs: Path, engine, tmp_path: Path) -> None:
+    from pyspark import cloudpickle
+
+    import tests.spark.faulty_steps as faulty_steps
+    from mdfs.errors import UserError
+
+    cloudpickle.register_pickle_by_value(faulty_steps)
+    recipe = load_recipe(None)
+    recipe.steps = [*recipe.steps[:2], faulty_steps.BrokenObserve()]
+    with pytest.raises(UserError, match="observe is broken"):
+        run_pipeline([str(spark_inputs / "seed_page.txt")], tmp_path / "o", recipe, engine)
+    assert "ValueError" in (tmp_path / "o" / ".mdfs" / "failures.log").read_text()
