@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "mdfs.fine.commands",
     "mdfs.train.commands",
     "mdfs.evaluate.commands",
+    "mdfs.review.commands",
 ]
 
 

@@ -1,0 +1,159 @@
+"""The review server over real HTTP: the token, escaping, labelling, errors."""
+
+from __future__ import annotations
+
+import http.client
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from mdfs.errors import UserError
+from mdfs.review.app import ReviewApp, ReviewServer, make_server
+from mdfs.review.store import LabelStore, ReviewPaths, ensure_sample
+from tests.review.fake_run import HOSTILE_ID, FakeRun, serve
+
+
+@dataclass
+class Served:
+    server: ReviewServer
+    run: FakeRun
+
+    @property
+    def cookie(self) -> str:
+        return f"{self.server.app.token_cookie}={self.server.app.token}"
+
+    def fetch(
+        self, method: str, path: str, form: dict[str, str] | None = None, cookie: str | None = None
+    ) -> tuple[int, http.client.HTTPResponse, str]:
+        host, port = self.server.server_address[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        headers = {"Cookie": cookie} if cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        connection.close()
+        return response.status, response, text
+
+
+@pytest.fixture
+def served(fake_run: FakeRun) -> Iterator[Served]:
+    server = serve(fake_run)
+    yield Served(server, fake_run)
+    server.shutdown()
+    server.server_close()
+
+
+def test_every_request_needs_the_token(served: Served) -> None:
+    for method, path in [("GET", "/"), ("GET", "/agreement"), ("GET", "/export.jsonl"),
+                         ("GET", "/style.css"), ("GET", "/?token=wrong"), ("GET", "/?token=%C3%A9")]:  # fmt: skip
+        status, _, _ = served.fetch(method, path)
+        assert status == 403, path
+    status, _, _ = served.fetch("POST", "/label", {"id": HOSTILE_ID, "label": "low"})
+    assert status == 403
+    status, _, _ = served.fetch("GET", "/", cookie=f"{served.server.app.token_cookie}=wrong")
+    assert status == 403
+    assert not ReviewPaths(served.run.root).labels.exists()
+
+    token = served.server.app.token
+    status, response, _ = served.fetch("GET", f"/agreement?token={token}")
+    assert status == 303
+    assert response.getheader("Location") == "/agreement"  # the token leaves the address bar
+    cookie = response.getheader("Set-Cookie")
+    assert cookie.startswith(served.cookie + ";") and "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
+    status, response, _ = served.fetch("GET", "/agreement", cookie=served.cookie)
+    assert status == 200
+    assert "script-src" not in response.getheader("Content-Security-Policy")
+    assert "default-src 'none'" in response.getheader("Content-Security-Policy")
+
+
+def test_document_text_is_escaped(served: Served) -> None:
+    status, _, page = served.fetch("GET", f"/?id={HOSTILE_ID}", cookie=served.cookie)
+    assert status == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "&quot;&gt;&lt;script&gt;alert(4)&lt;/script&gt;" in page  # the source field
+    assert "<script" not in page and "<img" not in page and "<b>" not in page
+    assert "&amp;amp;" in page  # `&amp;` in the text is shown as typed
+
+
+def test_labels_are_recorded_and_exported(served: Served) -> None:
+    status, _, page = served.fetch("GET", "/", cookie=served.cookie)
+    first = served.server.app.sample.entries[0]
+    assert status == 200 and f'value="{first.id}"' in page
+    status, response, _ = served.fetch(
+        "POST", "/label", {"id": first.id, "label": "ad"}, cookie=served.cookie
+    )
+    assert status == 303 and response.getheader("Location") == "/"
+    _, _, page = served.fetch("GET", "/", cookie=served.cookie)
+    second = served.server.app.sample.entries[1]
+    assert f'value="{second.id}"' in page and "1 of" in page
+
+    assert served.fetch("POST", "/label", {"id": "nope", "label": "ad"}, served.cookie)[0] == 400
+    assert served.fetch("POST", "/label", {"id": second.id, "label": "x"}, served.cookie)[0] == 400
+    assert served.fetch("GET", "/nothing", cookie=served.cookie)[0] == 404
+    assert served.fetch("GET", "/label", cookie=served.cookie)[0] == 405
+
+    # Another name, through the page: the labels are kept apart.
+    status, response, _ = served.fetch("POST", "/reviewer", {"name": "王芳"}, served.cookie)
+    reviewer_cookie = response.getheader("Set-Cookie").split(";")[0]
+    both = f"{served.cookie}; {reviewer_cookie}"
+    served.fetch("POST", "/label", {"id": first.id, "label": "low"}, cookie=both)
+    assert served.server.app.store.latest() == {
+        ("tester", first.id): "ad",
+        ("王芳", first.id): "low",
+    }
+    _, _, page = served.fetch("GET", "/agreement", cookie=both)
+    assert "王芳" in page and "Cohen" in page
+    status, response, body = served.fetch("GET", "/export.jsonl", cookie=both)
+    assert status == 200 and "attachment" in response.getheader("Content-Disposition")
+    assert body == ""  # the two reviewers tie on the one document
+
+
+def test_a_port_in_use_is_a_user_error(fake_run: FakeRun) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        sample, summary, _ = ensure_sample(fake_run.root, 0.05, 0, None)
+        app = ReviewApp(sample, LabelStore(ReviewPaths(fake_run.root).labels), summary, "t")
+        with pytest.raises(UserError, match=f"port {port} .* in use"):
+            make_server(app, "127.0.0.1", port)
+
+
+def test_the_command_prints_the_address_and_serves(fake_run: FakeRun) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mdfs.cli", "review", str(fake_run.root), "--port", "0",
+         "--fraction", "0.1", "--reviewer", "ann"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        drawn = process.stdout.readline()
+        assert drawn.startswith("sampled ") and "of 181 fine-stage decisions" in drawn
+        address = process.stdout.readline().split()
+        assert address[0] == "open"
+        url = urlsplit(address[1])
+        assert url.hostname == "127.0.0.1" and url.query.startswith("token=")
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().status == 403
+        connection.close()
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        connection.request("GET", f"/?{url.query}")
+        response = connection.getresponse()
+        assert response.status == 303 and response.getheader("Set-Cookie")
+        connection.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    assert process.returncode == 0 and "stopped; labels are in" in err
