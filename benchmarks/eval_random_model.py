@@ -1,0 +1,103 @@
+"""Accuracy of a random-weights tiny GPT-2 on the full FewCLUE dev sets, against chance.
+
+A model that knows nothing must score near chance on every task; a harness bug (a label
+leaking into the prompt, scores read at the wrong positions) shows as a task far from it.
+Chance is 1/K; `majority` is the share of the commonest label, which a model that always
+answers the same class scores instead.
+
+    python benchmarks/eval_random_model.py [--data-dir DIR] [--seeds 0 1 ...] [--shots K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def make_random_model(path: Path, seed: int) -> Path:
+    import torch
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers.models import WordPiece
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    vocab = DATA_DIR / "vocab" / "bert_base_chinese_vocab.txt"
+    backend = Tokenizer(WordPiece.from_file(str(vocab), unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", eos_token="[SEP]"
+    )
+    torch.manual_seed(seed)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=512,
+        n_embd=64,
+        n_layer=2,
+        n_head=4,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    GPT2LMHeadModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def main() -> None:
+    import torch
+
+    from mdfs.evaluate.harness import evaluate
+    from mdfs.evaluate.lm import CausalLM
+    from mdfs.evaluate.task import TASK_NAMES
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR / "clue" / "fewclue")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--shots", type=int, default=0)
+    parser.add_argument("--limit", type=int)
+    # One thread by default: on a shared machine, more threads than idle cores only spin.
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.WARNING)
+
+    reports = []
+    started = time.perf_counter()
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            lm = CausalLM.load(make_random_model(Path(tmp), seed), device="cpu", batch_size=64)
+            reports.append(
+                evaluate(lm, list(TASK_NAMES), args.data_dir, "dev", args.shots, limit=args.limit)
+            )
+    elapsed = time.perf_counter() - started
+
+    print(
+        f"random GPT-2 (2 layers, d=64), FewCLUE dev_few_all, {args.shots}-shot, "
+        f"model seeds {args.seeds}; accuracy as mean ± std over seeds"
+    )
+    print("| task | examples | chance | majority | accuracy | calibrated |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in TASK_NAMES:
+        rows = [r["tasks"][name] for r in reports]  # type: ignore[index]
+        first = rows[0]
+        acc = np.array([r["accuracy"] for r in rows])
+        cal = [r["accuracy_calibrated"] for r in rows]
+        cal_text = "-" if cal[0] is None else f"{np.mean(cal):.3f} ± {np.std(cal):.3f}"
+        print(
+            f"| {name} | {first['examples']} | {first['chance']:.3f} | {first['majority']:.3f} "
+            f"| {acc.mean():.3f} ± {acc.std():.3f} | {cal_text} |"
+        )
+    chance = np.mean([reports[0]["tasks"][n]["chance"] for n in TASK_NAMES])  # type: ignore[index]
+    score = np.mean([r["average"]["score"] for r in reports])  # type: ignore[index]
+    print(f"| average | | {chance:.3f} | | | score {score:.3f} |")
+    print(f"{len(args.seeds)} model(s) x 9 tasks in {elapsed:.0f} s, {args.threads} CPU thread(s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Run tasks against a model and report accuracies, as Yuan 1.0 scored ZeroCLUE/FewCLUE.
+
+- classification: P(label word | prompt) for every label word of every class, a class scored
+  by its best word, accuracy before and after contextual calibration;
+- multiple choice: mean loss over each candidate's continuation tokens, the lowest wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from mdfs.errors import UserError
+from mdfs.evaluate import calibration
+from mdfs.evaluate.lm import CausalLM
+from mdfs.evaluate.task import (
+    TRAIN_FILE,
+    Example,
+    Task,
+    few_shot_prefix,
+    load_examples,
+    load_task,
+    read_jsonl,
+    subsample,
+)
+
+log = logging.getLogger(__name__)
+
+# Examples per progress step of multiple-choice tasks; their candidates are batched together.
+EXAMPLES_PER_STEP = 32
+
+
+@dataclass
+class TaskResult:
+    task: str
+    kind: str
+    examples: int
+    accuracy: float
+    # Only classification tasks are calibrated; None elsewhere.
+    accuracy_calibrated: float | None
+    # Expected accuracy of a uniform random guess, and of always answering the commonest label.
+    chance: float
+    majority: float
+    unlabelled: int = 0
+    predicted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        """The headline figure: calibrated accuracy where there is one, as Yuan 1.0 reports."""
+        return self.accuracy if self.accuracy_calibrated is None else self.accuracy_calibrated
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "score": self.score}
+
+
+def evaluate_task(
+    lm: CausalLM,
+    task: Task,
+    examples: list[Example],
+    train: list[Example],
+    shots: int = 0,
+    seed: int = 1234,
+    progress: bool = True,
+) -> TaskResult:
+    prefix = few_shot_prefix(task, train, shots, seed)
+    gold = np.array([task.gold(example) for example in examples], dtype=int)
+    unlabelled = int((gold < 0).sum())
+    if unlabelled:
+        log.warning("%s: %d examples without a known label count as wrong", task.name, unlabelled)
+    bar = tqdm(total=len(examples), desc=task.name, disable=not progress, leave=False)
+    if task.kind == "classification":
+        probs, calibrated = _classify(lm, task, examples, prefix, bar)
+        predictions = probs.argmax(axis=1)
+        accuracy_calibrated: float | None = calibration.accuracy(calibrated, gold)
+        chance = 1 / len(task.classes)
+    else:
+        predictions = _choose(lm, task, examples, prefix, bar)
+        accuracy_calibrated = None
+        chance = float(np.mean([1 / len(task.candidates(e)) for e in examples]))
+    bar.close()
+    labelled = gold[gold >= 0]
+    return TaskResult(
+        task=task.name,
+        kind=task.kind,
+        examples=len(examples),
+        accuracy=float((predictions == gold).mean()),
+        accuracy_calibrated=accuracy_calibrated,
+        chance=chance,
+        majority=Counter(labelled.tolist()).most_common(1)[0][1] / len(gold)
+        if len(labelled)
+        else 0,
+        unlabelled=unlabelled,
+        predicted={str(k): v for k, v in sorted(Counter(predictions.tolist()).items())},
+    )
+
+
+def _classify(
+    lm: CausalLM, task: Task, examples: list[Example], prefix: str, bar: tqdm
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (examples, classes), before and after contextual calibration."""
+    words = [word for c in task.classes for word in c.words]
+    word_class = [i for i, c in enumerate(task.classes) for _ in c.words]
+
+    def class_logprobs(contexts: list[str], bar: tqdm | None = None) -> np.ndarray:
+        rows = []
+        for context in contexts:
+            scores = lm.loglikelihood_shared_context(prefix + context, words)
+            # The whole word's probability (sum of its tokens' log-probs), not its first token's:
+            # expanded label words often share a first character (不满意/不喜欢).
+            rows.append([s.logprob for s in scores])
+            if bar is not None:
+                bar.update()
+        return calibration.class_logprobs(rows, word_class, len(task.classes))
+
+    contexts = [task.render_context(e) for e in examples]
+    probs = calibration.normalise(class_logprobs(contexts, bar))
+    content_free = [task.content_free_context(filler) for filler in task.content_free]
+    prior = calibration.content_free_prior(class_logprobs(content_free))
+    return probs, calibration.calibrate(probs, prior)
+
+
+def _choose(
+    lm: CausalLM, task: Task, examples: list[Example], prefix: str, bar: tqdm
+) -> np.ndarray:
+    """Index of the candidate with the lowest mean continuation loss, per example."""
+    predictions = []
+    for start in range(0, len(examples), EXAMPLES_PER_STEP):
+        step = examples[start : start + EXAMPLES_PER_STEP]
+        requests, owner = [], []
+        for i, example in enumerate(step):
+            context = prefix + task.render_context(example)
+            for candidate in task.candidates(example):
+                requests.append((context, candidate))
+                owner.append(i)
+        losses: list[list[float]] = [[] for _ in step]
+        for i, score in zip(owner, lm.loglikelihood(requests), strict=True):
+            losses[i].append(score.mean_loss)
+        predictions.extend(int(np.argmin(row)) for row in losses)
+        bar.update(len(step))
+    return np.array(predictions, dtype=int)
+
+
+def evaluate(
+    lm: CausalLM,
+    task_names: list[str],
+    data_dir: Path,
+    split: str = "dev",
+    shots: int = 0,
+    seed: int = 1234,
+    limit: int | None = None,
+    progress: bool = True,
+) -> dict[str, object]:
+    """Evaluate several tasks; returns the report written as JSON by `mdfs eval`."""
+    # Read every file first, so a missing one fails before minutes of scoring.
+    tasks = [load_task(name) for name in task_names]
+    data = {t.name: subsample(load_examples(data_dir, t.name, split), limit, seed) for t in tasks}
+    train_path = {t.name: data_dir / t.name / TRAIN_FILE for t in tasks}
+    for path in train_path.values():
+        if shots > 0 and not path.is_file():
+            raise UserError(f"--shots {shots} draws demonstrations from {path}, which is missing")
+    results = {}
+    for task in tasks:
+        train = read_jsonl(train_path[task.name]) if shots > 0 else []
+        result = evaluate_task(lm, task, data[task.name], train, shots, seed, progress)
+        log.info("%s: %s", task.name, result)
+        results[task.name] = result
+    return {
+        "split": split,
+        "shots": shots,
+        "seed": seed,
+        "limit": limit,
+        "tasks": {name: r.to_dict() for name, r in results.items()},
+        "average": {
+            "score": _mean([r.score for r in results.values()]),
+            "accuracy": _mean([r.accuracy for r in results.values()]),
+        },
+    }
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
+def format_table(report: dict[str, object]) -> str:
+    """A plain-text table of the report, one task a row and the average last."""
+    tasks: dict[str, dict[str, object]] = report["tasks"]  # type: ignore[assignment]
+    average: dict[str, float] = report["average"]  # type: ignore[assignment]
+    lines = [f"{'task':<9} {'examples':>8} {'acc':>7} {'acc_cal':>7} {'score':>7} {'chance':>7}"]
+    for name, r in tasks.items():
+        calibrated = r["accuracy_calibrated"]
+        lines.append(
+            f"{name:<9} {r['examples']:>8} {r['accuracy']:>7.4f} "
+            f"{'-' if calibrated is None else f'{calibrated:.4f}':>7} "
+            f"{r['score']:>7.4f} {r['chance']:>7.4f}"
+        )
+    lines.append(
+        f"{'average':<9} {'':>8} {average['accuracy']:>7.4f} {'':>7} {average['score']:>7.4f}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""The harness end to end: scoring rules on a scripted model, and `mdfs eval` on a random one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mdfs.cli import main
+from mdfs.evaluate.harness import evaluate_task
+from mdfs.evaluate.lm import Score
+from mdfs.evaluate.task import TASK_NAMES, load_task, read_jsonl
+
+
+class ScriptedLM:
+    """Scores set by hand: a strong bias toward 满意, and a weaker signal from the review."""
+
+    def loglikelihood_shared_context(self, context: str, words: list[str]) -> list[Score]:
+        scores = []
+        for word in words:
+            logprob = -5.0 + (3.0 if word == "满意" else 0.0)
+            if ("差" in context and word == "不满意") or ("好" in context and word == "满意"):
+                logprob += 1.0
+            scores.append(Score(logprob, len(word)))
+        return scores
+
+    def loglikelihood(self, requests: list[tuple[str, str]]) -> list[Score]:
+        scores = []
+        for context, continuation in requests:
+            same = context.count("我想退款") == 2
+            mean_loss = 1.0 if ("相同" in continuation) == same else 2.0
+            scores.append(Score(-mean_loss * len(continuation), len(continuation)))
+        return scores
+
+
+def test_calibration_removes_a_label_bias() -> None:
+    examples = [
+        {"sentence": "质量好", "label": "Positive"},
+        {"sentence": "服务好", "label": "Positive"},
+        {"sentence": "质量差", "label": "Negative"},
+        {"sentence": "服务差", "label": "Negative"},
+    ]
+    result = evaluate_task(ScriptedLM(), load_task("eprstmt"), examples, [], progress=False)
+    # Uncalibrated, the bias toward 满意 wins everywhere; divided out, the signal decides.
+    assert result.accuracy == 0.5
+    assert result.accuracy_calibrated == 1.0
+    assert result.predicted == {"1": 4}
+    assert result.chance == 0.5 and result.majority == 0.5
+
+
+def test_multiple_choice_lowest_mean_loss_wins() -> None:
+    examples = [
+        {"sentence1": "我想退款", "sentence2": "我想退款", "label": "1"},
+        {"sentence1": "我想退款", "sentence2": "天气不错", "label": "0"},
+        {"sentence1": "你好", "sentence2": "天气不错", "label": "1"},
+    ]
+    result = evaluate_task(ScriptedLM(), load_task("bustm"), examples, [], progress=False)
+    assert result.accuracy == pytest.approx(2 / 3)
+    assert result.accuracy_calibrated is None
+    assert result.predicted == {"0": 2, "1": 1}
+
+
+def test_eval_command_writes_every_task(
+    tiny_model_dir: Path, clue_dir: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "report.json"
+    args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir)]
+    code = main([*args, "--tasks", "all", "--shots", "1", "--limit", "6", "--output", str(output)])
+    assert code == 0
+    report = json.loads(output.read_text("utf-8"))
+    assert list(report["tasks"]) == list(TASK_NAMES)
+    for name, result in report["tasks"].items():
+        assert result["examples"] == 6
+        assert 0 <= result["accuracy"] <= 1
+        calibrated = load_task(name).kind == "classification"
+        assert (result["accuracy_calibrated"] is not None) == calibrated
+    scores = [r["score"] for r in report["tasks"].values()]
+    assert report["average"]["score"] == pytest.approx(sum(scores) / len(scores))
+    assert report["shots"] == 1 and report["split"] == "dev"
+
+
+def test_eval_counts_every_example_of_a_file(
+    tiny_model_dir: Path, clue_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "report.json"
+    args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir)]
+    assert main([*args, "--tasks", "ocnli", "--output", str(output)]) == 0
+    report = json.loads(output.read_text("utf-8"))
+    assert report["tasks"]["ocnli"]["examples"] == len(
+        read_jsonl(clue_dir / "ocnli/dev_few_all.json")
+    )
+    assert "ocnli" in capsys.readouterr().out  # the table
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tasks", "tnews,afqmc"], "unknown task"),
+        (["--split", "test_public", "--data-dir", "{empty}"], "test_public.json"),
+        (["--data-dir", "{empty}/nowhere"], "does not exist"),
+        (["--model", "{empty}/no-model"], "no such model"),
+    ],
+)
+def test_user_mistakes_are_one_line_errors(
+    extra: list[str],
+    message: str,
+    tiny_model_dir: Path,
+    clue_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "tnews").mkdir()
+    args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir), "--tasks", "tnews"]
+    args += [part.replace("{empty}", str(tmp_path)) for part in extra]
+    assert main(args) == 2
+    last_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last_line.startswith("mdfs eval: error:") and message in last_line
+
+
+@pytest.mark.slow
+def test_random_model_scores_near_chance(
+    tiny_model_dir: Path, clue_dir: Path, tmp_path: Path
+) -> None:
+    """A harness bug (leaked labels, misaligned positions) shows as far-from-chance accuracy."""
+    output = tmp_path / "report.json"
+    args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir), "--tasks", "all"]
+    assert main([*args, "--limit", "300", "--output", str(output)]) == 0
+    for name, result in json.loads(output.read_text("utf-8"))["tasks"].items():
+        for accuracy in (result["accuracy"], result["accuracy_calibrated"]):
+            if accuracy is not None:
+                assert abs(accuracy - result["chance"]) < 0.15, (name, result)
