@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_LENGTH = 2048
+CONTEXT_TAIL_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,22 @@ class CausalLM:
         # Prompts are plain text: no [CLS]/[SEP] or chat template from the tokenizer.
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def encode_continuation(self, context: str, continuation: str) -> list[int]:
+        """The continuation's tokens as they fall after the context.
+
+        Encoded alone, a continuation can tokenise differently: SentencePiece adds a word-start
+        marker, BPE may merge across the boundary. So encode it behind the context's tail and
+        keep what follows the tail's own tokens (the tail suffices: merges are local).
+        """
+        tail = self.encode(context[-CONTEXT_TAIL_CHARS:]) if context else []
+        whole = self.encode(context[-CONTEXT_TAIL_CHARS:] + continuation)
+        if tail and whole[: len(tail)] == tail and len(whole) > len(tail):
+            return whole[len(tail) :]
+        return self.encode(continuation)
+
     def loglikelihood(self, requests: Sequence[tuple[str, str]]) -> list[Score]:
         """Score each continuation after its context, batching pairs of similar length."""
-        pairs = [self._fit(self.encode(c), self.encode(x)) for c, x in requests]
+        pairs = [self._fit(self.encode(c), self.encode_continuation(c, x)) for c, x in requests]
         return self.score_token_pairs(pairs)
 
     def score_token_pairs(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[Score]:
@@ -145,7 +159,7 @@ class CausalLM:
         self, context: str, continuations: Sequence[str]
     ) -> list[Score]:
         """Score many continuations of one context, running the context once."""
-        encoded = [self.encode(x) for x in continuations]
+        encoded = [self.encode_continuation(context, x) for x in continuations]
         if not all(encoded):
             raise ValueError("an empty continuation cannot be scored")
         context_ids = self.encode(context)
