@@ -156,10 +156,12 @@ def _render_lines(html: str) -> list[_Line]:
         text = _SPACE.sub(" ", html_lib.unescape(_TAG.sub("", raw))).strip()
         if not text:
             continue
-        chars = _count_chars(text)
-        link_chars = sum(
-            _count_chars(html_lib.unescape(_TAG.sub("", a))) for a in _LINK.findall(raw)
-        )
+        chars = len(text) - text.count(" ")  # whitespace is single spaces by now
+        link_chars = 0
+        if "<a" in raw or "<A" in raw:  # most lines have no link: skip the regex
+            link_chars = sum(
+                _count_chars(html_lib.unescape(_TAG.sub("", a))) for a in _LINK.findall(raw)
+            )
         lines.append(
             _Line(
                 text=text,
@@ -174,7 +176,8 @@ def _render_lines(html: str) -> list[_Line]:
 
 
 def _count_chars(text: str) -> int:
-    return len(text) - sum(1 for c in text if c.isspace())
+    # str.split() splits on exactly the characters str.isspace() accepts, in C
+    return sum(map(len, text.split()))
 
 
 def _is_stuffing(line: _Line, scoring: LineScoring) -> bool:
