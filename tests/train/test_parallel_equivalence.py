@@ -60,8 +60,16 @@ def test_same_final_weights(runs):
     single = torch.load(root / "1x1x1/model.pt", weights_only=True)["model"]
     parallel = torch.load(root / "2x2x2/model.pt", weights_only=True)["model"]
     assert single.keys() == parallel.keys()
+    run_config = json.loads((root / "1x1x1/train_config.json").read_text())
+    torch.manual_seed(run_config["seed"])  # the workers' initial weights
+    initial = GPT(GPTConfig(**run_config["model"]))
+    # Adam divides each gradient by its own running magnitude, so where a gradient is nearly
+    # zero (embedding rows of rare tokens) float-order noise becomes a visible update: the
+    # bound is loose against that, yet far below how far training moved the weights.
+    moved = max((w - single[n]).abs().max().item() for n, w in initial.state_dict().items())
+    assert moved > 0.02
     for name, weight in single.items():
-        assert torch.allclose(weight, parallel[name], atol=1e-4), name
+        assert torch.allclose(weight, parallel[name], atol=5e-4), name
 
 
 def test_summary_accounts_the_logged_tokens(runs):
