@@ -40,7 +40,6 @@ _NOT_TEXT_CLOSE = {
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
 _HEADING = re.compile(r"\s*<h[1-6]\b", re.IGNORECASE)
-_SPACE = re.compile(r"\s+")
 # Clause punctuation marks running prose; titles, menus and headline lists rarely carry it.
 _PUNCT = re.compile(r"[，。！？；：、,!?;]")
 _SENTENCE_PUNCT = re.compile(r"[，。！？；,!?;]")
@@ -153,7 +152,8 @@ def _render_lines(html: str) -> list[_Line]:
     )
     lines = []
     for raw in rendered.split("\n"):
-        text = _SPACE.sub(" ", html_lib.unescape(_TAG.sub("", raw))).strip()
+        # split/join: re.sub(r"\s+", " ", ...).strip() (the same whitespace), without a regex
+        text = " ".join(html_lib.unescape(_TAG.sub("", raw) if "<" in raw else raw).split())
         if not text:
             continue
         chars = len(text) - text.count(" ")  # whitespace is single spaces by now
