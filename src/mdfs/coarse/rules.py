@@ -28,18 +28,27 @@ def repeated_ngram_char_fraction(text: str, n: int) -> float:
         return 0.0
     grams = [text[i : i + n] for i in range(len(text) - n + 1)]
     counts = Counter(grams)
-    covered = bytearray(len(text))
+    # the union of the windows [i, i + n) of repeated grams, summed interval by interval
+    # rather than marked character by character
+    covered = 0
+    end = 0
     for i, gram in enumerate(grams):
         if counts[gram] > 1:
-            covered[i : i + n] = b"\x01" * n
-    return sum(covered) / len(text)
+            covered += i + n - max(i, end)
+            end = i + n
+    return covered / len(text)
 
 
 def symbol_ratio(text: str) -> float:
     length = visible_length(text)
     if not length:
         return 0.0
-    symbols = sum(1 for ch in text if ch == "#" or unicodedata.category(ch).startswith("S"))
+    # a page has a few thousand distinct characters at most: classify each once, not per use
+    symbols = sum(
+        count
+        for ch, count in Counter(text).items()
+        if ch == "#" or unicodedata.category(ch).startswith("S")
+    )
     return symbols / length
 
 
