@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,3 +71,33 @@ def test_step_bug_is_reported_not_retried(spark_inputs: Path, engine, tmp_path: 
     with pytest.raises(UserError, match="observe is broken"):
         run_pipeline([str(spark_inputs / "seed_page.txt")], tmp_path / "o", recipe, engine)
     assert "ValueError" in (tmp_path / "o" / ".mdfs" / "failures.log").read_text()
+
+
+def union_find_roots(edges: list[tuple[int, int]]) -> dict[int, int]:
+    parent: dict[int, int] = {}
+
+    def find(node: int) -> int:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for x, y in edges:
+        a, b = find(x), find(y)
+        parent[max(a, b)] = min(a, b)
+    return {node: find(node) for node in parent if find(node) != node}
+
+
+def test_connected_components_match_union_find(engine, tmp_path: Path) -> None:
+    from mdfs.engines.spark_near_dedup import connected_components
+
+    spark = engine.start()
+    spark.sparkContext.setCheckpointDir(str(tmp_path / "checkpoints"))
+    rng = random.Random(5)
+    edges = [(rng.randrange(400), rng.randrange(400)) for _ in range(260)]
+    edges += [(1000 + i, 1000 + i + 1) for i in range(60)]  # a long path: the slowest case
+    edges += [(1 << 32 | 7, 3), (5 << 32, 1 << 32 | 7)]  # ids above 32 bits
+    frame = spark.createDataFrame(edges, "x long, y long")
+    found = {row.node: row.root for row in connected_components(frame).collect()}
+    assert found == union_find_roots(edges)

@@ -281,25 +281,32 @@ def _executor_state(run_key: str, payload: Broadcast[bytes]) -> tuple[Recipe, La
         for phase in phases:
             if phase.then is not None:
                 phase.then.bind(layout.global_dir(phase.then))
+        _use_task_gpu(recipe)
         _EXECUTOR_STATE.clear()  # a finished run's models must not stay in memory
         state = _EXECUTOR_STATE[run_key] = (recipe, layout, phases)
     return state
 
 
-def _claim_gpu() -> None:
-    """Show a model only the GPU Spark gave this task (spark.task.resource.gpu.amount).
+def _use_task_gpu(recipe: Recipe) -> None:
+    """Run model steps on the GPU Spark gave this task, if it gave one.
 
-    Set once per Python worker, before any step loads a model: a reused worker keeps the
+    With `spark.executor.resource.gpu.amount` and `spark.task.resource.gpu.amount` set, each
+    task holds GPU addresses. The Python worker sees only those (CUDA_VISIBLE_DEVICES, set
+    before any model loads), and a step with a `device` field left at `cpu` moves to `cuda`,
+    so one recipe runs on CPU laptops and GPU executors alike. A reused worker keeps the
     model on the GPU it first got, which is exact when each executor owns one GPU.
     """
-    if "CUDA_VISIBLE_DEVICES" in os.environ:
-        return
     from pyspark import TaskContext
 
     context = TaskContext.get()
     gpus = context.resources().get("gpu") if context is not None else None
-    if gpus is not None and gpus.addresses:
-        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(gpus.addresses)
+    if gpus is None or not gpus.addresses:
+        return
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", ",".join(gpus.addresses))
+    for step in recipe.steps:
+        if getattr(step, "device", None) == "cpu":
+            log.info("step %s runs on GPU %s", step.name, os.environ["CUDA_VISIBLE_DEVICES"])
+            step.device = "cuda"  # type: ignore[attr-defined]
 
 
 def _run_task(
@@ -321,7 +328,6 @@ def _run_task(
     marker = layout.stats(phase_index, shard)
     if marker.exists():  # another attempt of this task finished it
         return shard, marker.read_bytes(), None
-    _claim_gpu()
     try:
         result = run_shard(recipe, phases, layout, phase_index, shard, files)
     except Exception as error:
