@@ -21,14 +21,19 @@ _FULLWIDTH_ALNUM = {
     for code in range(0xFF01, 0xFF5F)
     if chr(code - 0xFEE0).isalnum() or chr(code - 0xFEE0) in "@#$%&*+-/<=>\\^_`|~"
 }
-# "。" typed where "." was meant: 1。6万亿, arxiv。org, 2110。04725。pdf
-_DIGIT_DOT = re.compile(r"(?<=\d)。(?=\d)")
-_DOMAIN_DOT = re.compile(r"(?<=[A-Za-z0-9])。(?=[a-z])")
+# Only text that has them is translated: str.translate looks every character up in the table.
+_FULLWIDTH_RUN = re.compile("[" + "".join(map(chr, _FULLWIDTH_ALNUM)) + "]+")
+# "。" typed where "." was meant: 1。6万亿, arxiv。org, 2110。04725。pdf. Each pattern starts
+# with its literal (the lookbehind comes after it) so the regex engine jumps from "。" to "。"
+# instead of trying the lookbehind at every position.
+_DIGIT_DOT = re.compile(r"。(?<=\d。)(?=\d)")
+_DOMAIN_DOT = re.compile(r"。(?<=[A-Za-z0-9]。)(?=[a-z])")
 # ASCII punctuation between Chinese characters is a half-width slip: 你好,世界 → 你好，世界
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _HALFWIDTH_PUNCT = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
-_HALFWIDTH_NEAR_CJK = re.compile(
-    rf"(?<={_CJK})([,?!:;])(?=\s*(?:{_CJK}|$))|(?<=[^\d\s])([,?!:;])(?={_CJK})", re.M
+_HALFWIDTH_NEAR_CJK = re.compile(  # the punctuation first, for the same reason
+    rf"([,?!:;])(?<={_CJK}[,?!:;])(?=\s*(?:{_CJK}|$))|([,?!:;])(?<=[^\d\s][,?!:;])(?={_CJK})",
+    re.M,
 )
 
 
@@ -62,7 +67,7 @@ class Normalize(Mapper):
         text = _INVISIBLE.sub("", text)
         text = _CONTROL.sub("", text)
         if self.fullwidth_alnum_to_halfwidth:
-            text = text.translate(_FULLWIDTH_ALNUM)
+            text = _FULLWIDTH_RUN.sub(lambda m: m.group(0).translate(_FULLWIDTH_ALNUM), text)
         if self.repair_dot:
             text = _DIGIT_DOT.sub(".", text)
             text = _DOMAIN_DOT.sub(".", text)
