@@ -101,3 +101,61 @@ def test_connected_components_match_union_find(engine, tmp_path: Path) -> None:
     frame = spark.createDataFrame(edges, "x long, y long")
     found = {row.node: row.root for row in connected_components(frame).collect()}
     assert found == union_find_roots(edges)
+
+
+@pytest.fixture(scope="module")
+def near_duplicate_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """People's Daily articles in three JSONL files, with edited copies spread over the files:
+    one-sentence edits (near duplicates), chains of edits (A~B~C, clusters by transitivity)."""
+    import re
+
+    root = tmp_path_factory.mktemp("near")
+    text = (shared / "data" / "text" / "peoples_daily_199801_pos_tagged.txt").read_text()
+    lines = [re.sub(r"/[A-Za-z]+\s*", "", ln).replace(" ", "") for ln in text.splitlines()]
+    lines = [ln for ln in lines if len(ln) > 20][:1200]
+    articles = ["\n".join(lines[i : i + 30]) for i in range(0, len(lines), 30)]
+    rng = random.Random(11)
+    documents = []
+    for number, article in enumerate(articles):
+        documents.append((f"a{number}", article))
+        version = article
+        for copy in range(number % 4):  # 0-3 edited copies, each edited from the previous
+            sentences = version.split("\n")
+            sentences[rng.randrange(len(sentences))] = "编者按：本文有改动。"
+            version = "\n".join(sentences)
+            documents.append((f"a{number}-edit{copy}", version))
+    rng.shuffle(documents)
+    for index in range(3):
+        with (root / f"part-{index}.jsonl").open("w", encoding="utf-8") as out:
+            for doc_id, body in documents[index::3]:
+                out.write(json.dumps({"id": doc_id, "text": body}, ensure_ascii=False) + "\n")
+    return root
+
+
+def test_near_dedup_decided_on_spark_equals_local(
+    engine, near_duplicate_inputs: Path, tmp_path: Path
+) -> None:
+    from pyspark import cloudpickle
+
+    import tests.spark.toy_near_dedup as toy
+    from mdfs.engines.local import LocalEngine
+    from mdfs.engines.spark import spark_decider
+    from mdfs.engines.spark_near_dedup import decide_near_duplicates
+    from mdfs.recipe import Recipe
+
+    cloudpickle.register_pickle_by_value(toy)
+
+    def recipe() -> Recipe:
+        recipe = load_recipe(None)
+        recipe.collect.shard_max_files = 1
+        recipe.steps = [recipe.steps[1], toy.ToyNearDedup()]  # normalize, then near dedup
+        return recipe
+
+    assert spark_decider(toy.ToyNearDedup()) is decide_near_duplicates
+    inputs = [str(near_duplicate_inputs)]
+    run_pipeline(inputs, tmp_path / "local", recipe(), LocalEngine(2))
+    run_pipeline(inputs, tmp_path / "spark", recipe(), engine)
+    assert_same_run(tmp_path / "spark", tmp_path / "local")
+    figures = json.loads((tmp_path / "spark" / "report.json").read_text())["global_steps"]
+    assert figures["toy_near_dedup"]["duplicates"] >= 40  # edited copies and chains found
+    assert figures["toy_near_dedup"]["clusters"] >= 20

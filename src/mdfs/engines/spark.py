@@ -63,10 +63,21 @@ _DEFAULT_CONF = {
     "spark.ui.showConsoleProgress": "false",
 }
 
-# A global step with a Spark-native decide registers it here by step name (see
-# mdfs.engines.spark_near_dedup); any other global step decides on the driver, as locally.
+# A global step with a Spark-native decide registers it here by step name; a step with the
+# near-duplicate hook (mdfs.engines.spark_near_dedup.BandedGlobalStep) is decided on Spark
+# too; any other global step decides on the driver, as on the local engine.
 SparkDecider = Callable[["SparkSession", GlobalStep, list[str]], dict[str, Any]]
 SPARK_DECIDERS: dict[str, SparkDecider] = {}
+
+
+def spark_decider(step: GlobalStep) -> SparkDecider | None:
+    from mdfs.engines.spark_near_dedup import BandedGlobalStep, decide_near_duplicates
+
+    if step.name in SPARK_DECIDERS:
+        return SPARK_DECIDERS[step.name]
+    if isinstance(step, BandedGlobalStep):
+        return decide_near_duplicates  # type: ignore[return-value]
+    return None
 
 
 def parse_conf(pairs: list[str] | dict[str, str] | None) -> dict[str, str]:
@@ -174,8 +185,6 @@ class SparkEngine:
     ) -> list[ShardResult]:
         from pyspark import cloudpickle
 
-        import mdfs.engines.spark_near_dedup  # noqa: F401 - registers its Spark-native decide
-
         phases = plan_phases(recipe.steps)
         for phase in phases:
             if phase.then is not None:
@@ -255,7 +264,7 @@ class SparkEngine:
         marker = layout.global_done(step)
         if marker.exists():
             return
-        decider = SPARK_DECIDERS.get(step.name)
+        decider = spark_decider(step)
         log.info(
             "global step %s: deciding over %d shards (%s)", step.name, len(shards),
             "on Spark" if decider else "on the driver",
@@ -287,22 +296,31 @@ def _executor_state(run_key: str, payload: Broadcast[bytes]) -> tuple[Recipe, La
     return state
 
 
-def _use_task_gpu(recipe: Recipe) -> None:
-    """Run model steps on the GPU Spark gave this task, if it gave one.
+def task_gpus() -> list[str]:
+    """The GPU addresses Spark gave the running task; the worker process sees only those.
 
-    With `spark.executor.resource.gpu.amount` and `spark.task.resource.gpu.amount` set, each
-    task holds GPU addresses. The Python worker sees only those (CUDA_VISIBLE_DEVICES, set
-    before any model loads), and a step with a `device` field left at `cpu` moves to `cuda`,
-    so one recipe runs on CPU laptops and GPU executors alike. A reused worker keeps the
-    model on the GPU it first got, which is exact when each executor owns one GPU.
+    CUDA_VISIBLE_DEVICES is set once, before any model loads: a reused Python worker keeps
+    its model on the GPU it first got, which is exact when each executor owns one GPU.
     """
     from pyspark import TaskContext
 
     context = TaskContext.get()
     gpus = context.resources().get("gpu") if context is not None else None
     if gpus is None or not gpus.addresses:
-        return
+        return []
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", ",".join(gpus.addresses))
+    return list(gpus.addresses)
+
+
+def _use_task_gpu(recipe: Recipe) -> None:
+    """Run model steps on the GPU Spark gave this task, if it gave one.
+
+    With `spark.executor.resource.gpu.amount` and `spark.task.resource.gpu.amount` set, each
+    task holds GPU addresses, and a step with a `device` field left at `cpu` moves to
+    `cuda`, so one recipe runs on CPU laptops and GPU executors alike.
+    """
+    if not task_gpus():
+        return
     for step in recipe.steps:
         if getattr(step, "device", None) == "cpu":
             log.info("step %s runs on GPU %s", step.name, os.environ["CUDA_VISIBLE_DEVICES"])
