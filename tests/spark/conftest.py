@@ -104,6 +104,10 @@ def kept_documents(output: Path) -> list[tuple[str, str]]:
     return sorted((r["id"], r["text"]) for r in read_parts(output / "corpus"))
 
 
+# Figures of a global step that say how it ran, not what it decided.
+HOW_IT_RAN = {"seconds", "key_ranges", "memory_budget_mb", "decided_on"}
+
+
 def report_counts(output: Path, skip_steps: tuple[str, ...] = ()) -> dict:
     report = json.loads((output / "report.json").read_text())
     return {
@@ -116,7 +120,10 @@ def report_counts(output: Path, skip_steps: tuple[str, ...] = ()) -> dict:
         ],
         "sources": report["sources"],
         "errors": report["errors"],
-        "global_steps": report["global_steps"],
+        "global_steps": {
+            step: {k: v for k, v in figures.items() if k not in HOW_IT_RAN}
+            for step, figures in report["global_steps"].items()
+        },
     }
 
 

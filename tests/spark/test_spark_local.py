@@ -12,7 +12,7 @@ import pytest
 from mdfs.cli import main
 from mdfs.recipe import load_recipe
 from mdfs.run import run_pipeline
-from tests.spark.conftest import SPARK_TEST_CONF, assert_same_run
+from tests.spark.conftest import SPARK_TEST_CONF, assert_same_run, read_parts
 
 pytestmark = pytest.mark.spark
 
@@ -132,30 +132,28 @@ def near_duplicate_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory
     return root
 
 
-def test_near_dedup_decided_on_spark_equals_local(
-    engine, near_duplicate_inputs: Path, tmp_path: Path
+@pytest.mark.parametrize("keep", ["longest"])
+def test_near_dedup_step_on_spark_equals_local(
+    engine, near_duplicate_inputs: Path, tmp_path: Path, keep: str
 ) -> None:
-    from pyspark import cloudpickle
-
-    import tests.spark.toy_near_dedup as toy
+    pytest.importorskip("mdfs.coarse.near_dedup")
     from mdfs.engines.local import LocalEngine
     from mdfs.engines.spark import spark_decider
-    from mdfs.engines.spark_near_dedup import decide_near_duplicates
-    from mdfs.recipe import Recipe
+    from mdfs.engines.spark_near_dedup import decide_near_dedup
+    from mdfs.recipe import parse_recipe
 
-    cloudpickle.register_pickle_by_value(toy)
-
-    def recipe() -> Recipe:
-        recipe = load_recipe(None)
-        recipe.collect.shard_max_files = 1
-        recipe.steps = [recipe.steps[1], toy.ToyNearDedup()]  # normalize, then near dedup
-        return recipe
-
-    assert spark_decider(toy.ToyNearDedup()) is decide_near_duplicates
+    recipe = {
+        "collect": {"shard_max_files": 1},
+        "steps": [{"normalize": {}}, {"exact_dedup": {}}, {"near_dedup": {"keep": keep}}],
+    }
+    assert spark_decider(parse_recipe(recipe).steps[2]) is decide_near_dedup
     inputs = [str(near_duplicate_inputs)]
-    run_pipeline(inputs, tmp_path / "local", recipe(), LocalEngine(2))
-    run_pipeline(inputs, tmp_path / "spark", recipe(), engine)
+    run_pipeline(inputs, tmp_path / "local", parse_recipe(recipe), LocalEngine(2))
+    run_pipeline(inputs, tmp_path / "spark", parse_recipe(recipe), engine)
     assert_same_run(tmp_path / "spark", tmp_path / "local")
-    figures = json.loads((tmp_path / "spark" / "report.json").read_text())["global_steps"]
-    assert figures["toy_near_dedup"]["duplicates"] >= 40  # edited copies and chains found
-    assert figures["toy_near_dedup"]["clusters"] >= 20
+    report = json.loads((tmp_path / "spark" / "report.json").read_text())
+    figures = report["global_steps"]["near_dedup"]
+    assert figures["decided_on"] == "spark"
+    assert figures["near_duplicates"] >= 40 and figures["largest_cluster"] >= 4
+    kept = {r["id"]: r for r in read_parts(tmp_path / "spark" / "corpus")}
+    assert sum(r["meta"]["duplicate_cluster_size"] > 1 for r in kept.values()) >= 20

@@ -63,21 +63,18 @@ _DEFAULT_CONF = {
     "spark.ui.showConsoleProgress": "false",
 }
 
-# A global step with a Spark-native decide registers it here by step name; a step with the
-# near-duplicate hook (mdfs.engines.spark_near_dedup.BandedGlobalStep) is decided on Spark
-# too; any other global step decides on the driver, as on the local engine.
+# Global steps with a Spark-native decide, by step name; any other global step decides on
+# the driver, as on the local engine (exact_dedup and paragraph_dedup hold 8-16 bytes per
+# document or paragraph there, and bound their memory themselves).
 SparkDecider = Callable[["SparkSession", GlobalStep, list[str]], dict[str, Any]]
 SPARK_DECIDERS: dict[str, SparkDecider] = {}
 
 
 def spark_decider(step: GlobalStep) -> SparkDecider | None:
-    from mdfs.engines.spark_near_dedup import BandedGlobalStep, decide_near_duplicates
+    from mdfs.engines.spark_near_dedup import decide_near_dedup
 
-    if step.name in SPARK_DECIDERS:
-        return SPARK_DECIDERS[step.name]
-    if isinstance(step, BandedGlobalStep):
-        return decide_near_duplicates  # type: ignore[return-value]
-    return None
+    SPARK_DECIDERS.setdefault("near_dedup", decide_near_dedup)
+    return SPARK_DECIDERS.get(step.name)
 
 
 def parse_conf(pairs: list[str] | dict[str, str] | None) -> dict[str, str]:

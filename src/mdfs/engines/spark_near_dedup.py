@@ -1,31 +1,39 @@
-"""Near-duplicate clustering on Spark: bands → candidate pairs → connected components.
+"""The near_dedup step's decide on Spark: bands → candidate pairs → verified pairs →
+connected components → each shard's decision.
 
-The shard tasks already computed every document's MinHash band hashes (the near_dedup step's
-`observe`). Here the driver never holds them: Spark reads them, shuffles by (band, hash) to
-find candidate pairs, joins the pairs into clusters with the large-star / small-star
-algorithm (Kiveris et al., "Connected Components in MapReduce and Beyond", SoCC 2014), and
-writes each shard's decision in the very files the step's `filter_shard` reads, so the kept
+The shard tasks already computed every document's MinHash signature and LSH band keys (the
+step's `observe`, in the workdir). Here the driver never holds them: Spark reads the files
+(one task per shard, as Arrow batches), shuffles by band key to find candidate pairs,
+verifies them on the signatures, joins verified pairs into clusters with the large-star /
+small-star algorithm (Kiveris et al., "Connected Components in MapReduce and Beyond", SoCC
+2014), picks each cluster's kept document by the step's rule, and writes each shard's
+decision in the very file the step's `filter_shard` reads. Same rules, same files: the kept
 set is the local engine's.
 
-Documents are numbered `shard_index << 32 | ordinal`, so the smallest number in a cluster is
-the first document in run order, the one that stays, as on the local engine.
+Documents are numbered by their position in run order (the reference index's shards, then
+this run's, in shard order), as the step numbers them, so "smallest" means "first".
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import logging
 import shutil
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
-ORDINAL_BITS = 32
+SIGNATURE_BATCH = 8192  # signature rows per Arrow batch: 4 MiB at 128 permutations
 
 
 def connected_components(edges: DataFrame, max_iterations: int = 64) -> DataFrame:
@@ -81,87 +89,196 @@ def connected_components(edges: DataFrame, max_iterations: int = 64) -> DataFram
     raise RuntimeError(f"connected components did not converge in {max_iterations} rounds")
 
 
-@runtime_checkable
-class BandedGlobalStep(Protocol):
-    """The hook a near-duplicate GlobalStep exposes to be decided on Spark.
+# -- the near_dedup step (mdfs.coarse.near_dedup) -----------------------------------------
 
-    Its local `decide` must mean the same: documents sharing a band hash in the same band are
-    one cluster (transitively), the first document of a cluster in run order (shard order,
-    then order in the shard) stays, every other one is a duplicate of it.
+
+def decide_near_dedup(spark: SparkSession, step: Any, shards: list[str]) -> dict[str, Any]:
+    """`NearDedup.decide` on Spark, reading and writing the step's own workdir files.
+
+    The same rules as the step's decide, step by step: in each LSH bucket (documents sorted
+    by run order) every member pairs with the bucket's first document and with the one before
+    it; a pair is a near-duplicate when the fraction of equal MinHash values reaches
+    `threshold`; verified pairs join into clusters; in each cluster an indexed (reference)
+    document stays, else the longest (with `keep: longest`), else the first in run order.
     """
-
-    def band_hashes(self, shard: str) -> np.ndarray:
-        """(documents, bands) unsigned 64-bit band hashes of the shard, in document order,
-        as `observe` recorded them in the workdir."""
-        ...
-
-    def write_duplicates(self, shard: str, duplicates: dict[int, tuple[str, int]]) -> None:
-        """Write the shard's decision for `filter_shard`: {ordinal: (shard, ordinal) of the
-        document it duplicates}; an empty dict for a shard without duplicates."""
-        ...
-
-
-def decide_near_duplicates(
-    spark: SparkSession, step: BandedGlobalStep, shards: list[str]
-) -> dict[str, Any]:
-    """The step's decide, on Spark: its decision files are written, its figures returned."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    from mdfs.engines.shards import write_atomic_bytes
+
+    started = time.perf_counter()
     context = spark.sparkContext
-    checkpoints = step.workdir / "spark-checkpoints"  # type: ignore[attr-defined]
+    checkpoints = step.workdir / "spark-checkpoints"
     context.setCheckpointDir(str(checkpoints))
-    context.setJobDescription(f"mdfs {step.name}: bands → clusters")  # type: ignore[attr-defined]
+    context.setJobDescription(f"mdfs {step.name}: MinHash bands → clusters")
 
-    def rows(items: Iterator[tuple[int, str]]) -> Iterator[tuple[int, int, int]]:
-        for index, shard in items:
-            hashes = step.band_hashes(shard).astype(np.uint64).view(np.int64)
-            for ordinal, document in enumerate(hashes.tolist()):
-                node = index << ORDINAL_BITS | ordinal
-                for band, value in enumerate(document):
-                    yield node, band, value
+    # Every source of documents: a reference index's shards first, then this run's.
+    sources: list[tuple[str, str, int, int]] = []  # (folder, shard, offset, size)
+    for source in step._reference_sources():
+        sources.append((str(source.folder), source.shard, source.offset, source.size))
+    reference_docs = sum(size for *_, size in sources)
+    offset = reference_docs
+    for shard in shards:
+        meta = orjson.loads((step.workdir / f"{shard}.meta.json").read_bytes())
+        sources.append((str(step.workdir), shard, offset, int(meta["documents"])))
+        offset += int(meta["documents"])
+    total = offset
+    num_perm = step.num_perm
+    starts = [start for _, _, start, _ in sources]
 
-    indexed = list(enumerate(shards))
-    bands = spark.createDataFrame(
-        context.parallelize(indexed, max(1, len(indexed))).mapPartitions(rows),
-        "node long, band int, hash long",
-    ).checkpoint()  # read the shards' files once
-    # Joining each document to its bucket's first document gives the same clusters as every
-    # pair in the bucket, with one edge per document instead of a quadratic number.
-    first = bands.groupBy("band", "hash").agg(F.min("node").alias("first"))
-    edges = (
-        bands.join(first, ["band", "hash"])
-        .where(F.col("node") != F.col("first"))
-        .select(F.col("node").alias("x"), F.col("first").alias("y"))
+    def per_source(read: Callable[[str, str, int, int], Iterator[Any]], schema: str) -> DataFrame:
+        def batches(frames: Iterator[Any]) -> Iterator[Any]:
+            for frame in frames:
+                for index in frame.column("source").to_pylist():
+                    yield from read(*sources[index])
+
+        listing = context.parallelize([(i,) for i in range(len(sources))], max(1, len(sources)))
+        return spark.createDataFrame(listing, "source int").mapInArrow(batches, schema)
+
+    bands = per_source(_read_bands, "key long, doc long")
+    bucket = Window.partitionBy("key")
+    members = bands.select(
+        "doc",
+        F.min("doc").over(bucket).alias("first"),
+        F.lag("doc").over(bucket.orderBy("doc")).alias("previous"),
+    ).where(F.col("doc") != F.col("first"))
+    pairs = (
+        members.select(F.col("first").alias("i"), F.col("doc").alias("j"))
+        .unionByName(
+            members.where(F.col("previous") != F.col("first")).select(
+                F.col("previous").alias("i"), F.col("doc").alias("j")
+            )
+        )
+        .where(F.col("j") >= reference_docs)  # pairs inside the reference index are settled
+        .checkpoint()
     )
-    roots = connected_components(edges)
-    low = (1 << ORDINAL_BITS) - 1
-    decisions = roots.select(
-        F.shiftright("node", ORDINAL_BITS).cast("int").alias("shard"),
-        (F.col("node").bitwiseAND(low)).cast("int").alias("ordinal"),
-        F.shiftright("root", ORDINAL_BITS).cast("int").alias("root_shard"),
-        (F.col("root").bitwiseAND(low)).cast("int").alias("root_ordinal"),
+    candidates = pairs.count()
+    pairs = pairs.distinct()
+
+    signatures = per_source(
+        functools.partial(_read_signatures, num_perm=num_perm), "doc long, sig array<int>"
+    )
+    needed = pairs.select(F.col("i").alias("doc")).union(pairs.select(F.col("j").alias("doc")))
+    signatures = signatures.join(needed.distinct(), "doc", "left_semi")
+    equal = "aggregate(zip_with(si, sj, (x, y) -> cast(x = y as int)), 0, (a, v) -> a + v)"
+    verified = (
+        pairs.join(signatures.select(F.col("doc").alias("i"), F.col("sig").alias("si")), "i")
+        .join(signatures.select(F.col("doc").alias("j"), F.col("sig").alias("sj")), "j")
+        # the step's test, (left == right).mean() >= threshold, in the same double arithmetic
+        .where(F.expr(equal) / F.lit(float(num_perm)) >= F.lit(float(step.threshold)))
+        .select(F.col("i").alias("x"), F.col("j").alias("y"))
+        .checkpoint()
+    )
+    verified_pairs = verified.count()
+
+    linked = connected_components(verified)
+    nodes = linked.unionByName(
+        linked.select(F.col("root").alias("node"), "root").distinct()
+    )  # every clustered document with its cluster's smallest one
+    lengths = per_source(_read_lengths, "doc long, length long")
+    clustered = nodes.join(lengths.withColumnRenamed("doc", "node"), "node")
+    rank = -F.col("length") if step.keep == "longest" else F.lit(0)
+    order = Window.partitionBy("root").orderBy(
+        (F.col("node") < reference_docs).desc(), rank.asc(), F.col("node").asc()
+    )
+    clustered = clustered.select(
+        "node",
+        "root",
+        F.first("node").over(order).alias("kept"),
+        F.count("*").over(Window.partitionBy("root")).alias("size"),
+    ).checkpoint()
+    ids = per_source(_read_ids, "doc long, id string")
+    fates = clustered.where(F.col("node") >= reference_docs).join(
+        ids.select(F.col("doc").alias("kept"), F.col("id").alias("kept_id")), "kept"
     )
 
-    def write(items: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, int]]:
-        for index, found in items:
-            duplicates = {o: (shards[s], ro) for o, s, ro in sorted(found)}
-            step.write_duplicates(shards[index], duplicates)
-            yield index, len(duplicates)
+    def write(groups: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, int]]:
+        for index, rows in groups:
+            folder, shard, start, _ = sources[index]
+            removed, sizes = {}, {}
+            for node, kept, kept_id, size in sorted(rows):
+                if node == kept:
+                    sizes[str(node - start)] = size
+                else:
+                    removed[str(node - start)] = kept_id
+            decision = {"removed": removed, "cluster_size": sizes}
+            write_atomic_bytes(Path(folder) / f"{shard}.near.json", orjson.dumps(decision))
+            yield index, len(removed)
 
-    # Each shard's decision file is written by an executor, so no list of all duplicates
-    # passes through the driver; only (shard, count) pairs come back.
+    # Each shard's decision is written by an executor; only (shard, count) pairs come back.
     written = dict(
-        decisions.rdd.map(lambda r: (r.shard, (r.ordinal, r.root_shard, r.root_ordinal)))
+        fates.rdd.map(
+            lambda r: (
+                bisect.bisect_right(starts, r.node) - 1,
+                (r.node, r.kept, r.kept_id, r.size),
+            )
+        )
         .groupByKey()
         .mapPartitions(write)
         .collect()
     )
-    for index, shard in indexed:
+    own = range(len(sources) - len(shards), len(sources))
+    for index in own:
         if index not in written:
-            step.write_duplicates(shard, {})
-    clusters = roots.select("root").distinct().count()
-    documents = bands.where(F.col("band") == 0).count()
+            folder, shard, _, _ = sources[index]
+            empty = {"removed": {}, "cluster_size": {}}
+            write_atomic_bytes(Path(folder) / f"{shard}.near.json", orjson.dumps(empty))
+    step._write_index(shards, [sources[i][3] for i in own])
+    sizes = clustered.groupBy("root").count().agg(F.count("*"), F.max("count")).first()
     shutil.rmtree(checkpoints, ignore_errors=True)
-    figures = {"documents": documents, "duplicates": sum(written.values()), "clusters": clusters}
-    summarize = getattr(step, "spark_figures", None)  # a step may name its figures its own way
-    return summarize(figures) if summarize else figures
+    return {
+        "documents": total - reference_docs,
+        "reference_documents": reference_docs,
+        "candidate_pairs": candidates,
+        "verified_pairs": verified_pairs,
+        "clusters": int(sizes[0]),
+        "largest_cluster": int(sizes[1] or 0),
+        "near_duplicates": sum(written.values()),
+        "decided_on": "spark",
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _arrow_batch(**columns: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
+
+
+def _read_bands(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
+    keys = np.load(Path(folder) / f"{shard}.lsh.keys.npy")
+    rows = np.load(Path(folder) / f"{shard}.lsh.rows.npy")
+    # keys are compared for equality only, so their bits can travel as signed longs
+    yield _arrow_batch(key=keys.view(np.int64), doc=rows.astype(np.int64) + offset)
+
+
+def _read_signatures(
+    folder: str, shard: str, offset: int, size: int, num_perm: int
+) -> Iterator[Any]:
+    import pyarrow as pa
+
+    table = np.memmap(
+        Path(folder) / f"{shard}.sig.bin", dtype=np.uint32, mode="r", shape=(size, num_perm)
+    )
+    for lo in range(0, size, SIGNATURE_BATCH):
+        block = np.array(table[lo : lo + SIGNATURE_BATCH]).view(np.int32)
+        bounds = np.arange(0, (len(block) + 1) * num_perm, num_perm, dtype=np.int32)
+        yield _arrow_batch(
+            doc=np.arange(offset + lo, offset + lo + len(block), dtype=np.int64),
+            sig=pa.ListArray.from_arrays(bounds, block.ravel()),
+        )
+    del table
+
+
+def _read_lengths(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
+    lengths = np.load(Path(folder) / f"{shard}.lengths.npy").astype(np.int64)
+    yield _arrow_batch(doc=np.arange(offset, offset + len(lengths), dtype=np.int64), length=lengths)
+
+
+def _read_ids(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
+    import pyarrow as pa
+
+    ids = orjson.loads((Path(folder) / f"{shard}.ids.json").read_bytes())
+    yield _arrow_batch(
+        doc=np.arange(offset, offset + len(ids), dtype=np.int64), id=pa.array(ids, pa.string())
+    )
