@@ -127,6 +127,7 @@ def test_random_model_scores_near_chance(
     args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir), "--tasks", "all"]
     assert main([*args, "--limit", "300", "--output", str(output)]) == 0
     for name, result in json.loads(output.read_text("utf-8"))["tasks"].items():
-        for accuracy in (result["accuracy"], result["accuracy_calibrated"]):
-            if accuracy is not None:
-                assert abs(accuracy - result["chance"]) < 0.15, (name, result)
+        assert abs(result["score"] - result["chance"]) < 0.15, (name, result)
+        # Uncalibrated, even random weights can follow a surface feature that correlates with
+        # the label (EPRSTMT's negative reviews run longer), hence the looser bound.
+        assert abs(result["accuracy"] - result["chance"]) < 0.2, (name, result)
