@@ -1,4 +1,4 @@
-"""Steps that fail on purpose, to test what the Spark engine does with failures.
+"""Steps that fail on purpose or report where they ran, to test the Spark engine.
 
 They live in a module of their own (shipped to executors by value with cloudpickle) because
 a pydantic model defined inside a test function captures that function's locals, SparkContext
@@ -66,3 +66,17 @@ class BrokenObserve(GlobalStep):
 
     def observe(self, shard: str, documents: Iterable[Document]) -> None:
         raise ValueError("observe is broken")
+
+
+class RecordSetup(Mapper):
+    """Passes documents through; each `setup()` (a resource load) appends its pid to `log`."""
+
+    name = "record_setup"
+    log: str
+
+    def setup(self) -> None:
+        with open(self.log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+
+    def apply(self, document: Document) -> Document:
+        return document

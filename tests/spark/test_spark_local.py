@@ -45,13 +45,13 @@ def test_killed_python_worker_is_retried(
 ) -> None:
     from pyspark import cloudpickle
 
-    import tests.spark.faulty_steps as faulty_steps
+    import tests.spark.helper_steps as helper_steps
 
     # The step is not in an installed package: ship its code with the recipe.
-    cloudpickle.register_pickle_by_value(faulty_steps)
+    cloudpickle.register_pickle_by_value(helper_steps)
     recipe = load_recipe(str(recipe_file))
     marker = tmp_path / "killed"
-    recipe.steps.insert(3, faulty_steps.KillOnce(marker=str(marker)))
+    recipe.steps.insert(3, helper_steps.KillOnce(marker=str(marker)))
     output = tmp_path / "spark"
     run_pipeline([str(spark_inputs)], output, recipe, engine)
     assert marker.read_text() == "killed attempt 0"
@@ -62,12 +62,12 @@ def test_killed_python_worker_is_retried(
 def test_step_bug_is_reported_not_retried(spark_inputs: Path, engine, tmp_path: Path) -> None:
     from pyspark import cloudpickle
 
-    import tests.spark.faulty_steps as faulty_steps
+    import tests.spark.helper_steps as helper_steps
     from mdfs.errors import UserError
 
-    cloudpickle.register_pickle_by_value(faulty_steps)
+    cloudpickle.register_pickle_by_value(helper_steps)
     recipe = load_recipe(None)
-    recipe.steps = [*recipe.steps[:2], faulty_steps.BrokenObserve()]
+    recipe.steps = [*recipe.steps[:2], helper_steps.BrokenObserve()]
     with pytest.raises(UserError, match="observe is broken"):
         run_pipeline([str(spark_inputs / "seed_page.txt")], tmp_path / "o", recipe, engine)
     assert "ValueError" in (tmp_path / "o" / ".mdfs" / "failures.log").read_text()
@@ -157,3 +157,22 @@ def test_near_dedup_step_on_spark_equals_local(
     assert figures["near_duplicates"] >= 40 and figures["largest_cluster"] >= 4
     kept = {r["id"]: r for r in read_parts(tmp_path / "spark" / "corpus")}
     assert sum(r["meta"]["duplicate_cluster_size"] > 1 for r in kept.values()) >= 20
+
+
+def test_resources_load_once_per_python_worker(
+    engine, spark_inputs: Path, recipe_file: Path, local_reference: Path, tmp_path: Path
+) -> None:
+    from pyspark import cloudpickle
+
+    import tests.spark.helper_steps as helper_steps
+
+    cloudpickle.register_pickle_by_value(helper_steps)
+    recipe = load_recipe(str(recipe_file))
+    log = tmp_path / "setups.log"
+    recipe.steps.insert(1, helper_steps.RecordSetup(log=str(log)))
+    output = tmp_path / "spark"
+    report = run_pipeline([str(spark_inputs)], output, recipe, engine)
+    pids = log.read_text().split()
+    assert len(pids) == len(set(pids)), "a worker process loaded the step twice"
+    assert len(pids) < report["inputs"]["shards"], "tasks in one worker share its resources"
+    assert_same_run(output, local_reference, skip_steps=("record_setup",))

@@ -51,12 +51,12 @@ def test_killed_executor_is_replaced(
 ) -> None:
     from pyspark import cloudpickle
 
-    import tests.spark.faulty_steps as faulty_steps
+    import tests.spark.helper_steps as helper_steps
 
-    cloudpickle.register_pickle_by_value(faulty_steps)
+    cloudpickle.register_pickle_by_value(helper_steps)
     recipe = load_recipe(str(recipe_file))
     marker = tmp_path / "killed"
-    recipe.steps.insert(3, faulty_steps.KillOnce(marker=str(marker), target="executor"))
+    recipe.steps.insert(3, helper_steps.KillOnce(marker=str(marker), target="executor"))
     output = tmp_path / "spark"
     run_pipeline([str(spark_inputs)], output, recipe, engine)
     assert marker.read_text() == "killed attempt 0"

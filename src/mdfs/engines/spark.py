@@ -19,6 +19,7 @@ a FUSE-mounted bucket) on a real cluster.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import re
@@ -75,6 +76,18 @@ def spark_decider(step: GlobalStep) -> SparkDecider | None:
 
     SPARK_DECIDERS.setdefault("near_dedup", decide_near_dedup)
     return SPARK_DECIDERS.get(step.name)
+
+
+def add_spark_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--engine`, `--master`, `--spark-conf`, as `mdfs run` has them, for other commands."""
+    parser.add_argument(
+        "--engine", choices=["local", "spark"], default="local", help="where shards run"
+    )
+    parser.add_argument("--master", default=DEFAULT_MASTER, help="Spark master URL")
+    parser.add_argument(
+        "--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+        help="Spark setting, repeatable (--engine spark)",
+    )  # fmt: skip
 
 
 def parse_conf(pairs: list[str] | dict[str, str] | None) -> dict[str, str]:
