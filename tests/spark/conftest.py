@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,6 +73,33 @@ def spark_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     (root / "empty.txt").write_bytes(b"")
     good = (root / "crawl-0.warc.gz").read_bytes()
     (root / "truncated.warc.gz").write_bytes(good[: len(good) // 2])
+    return root
+
+
+@pytest.fixture(scope="session")
+def near_duplicate_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """People's Daily articles in three JSONL files, with edited copies spread over the files:
+    one-sentence edits (near duplicates), chains of edits (A~B~C, clusters by transitivity)."""
+    root = tmp_path_factory.mktemp("near")
+    text = (shared / "data" / "text" / "peoples_daily_199801_pos_tagged.txt").read_text()
+    lines = [re.sub(r"/[A-Za-z]+\s*", "", ln).replace(" ", "") for ln in text.splitlines()]
+    lines = [ln for ln in lines if len(ln) > 20][:1200]
+    articles = ["\n".join(lines[i : i + 30]) for i in range(0, len(lines), 30)]
+    rng = random.Random(11)
+    documents = []
+    for number, article in enumerate(articles):
+        documents.append((f"a{number}", article))
+        version = article
+        for copy in range(number % 4):  # 0-3 edited copies, each edited from the previous
+            sentences = version.split("\n")
+            sentences[rng.randrange(len(sentences))] = "编者按：本文有改动。"
+            version = "\n".join(sentences)
+            documents.append((f"a{number}-edit{copy}", version))
+    rng.shuffle(documents)
+    for index in range(3):
+        with (root / f"part-{index}.jsonl").open("w", encoding="utf-8") as out:
+            for doc_id, body in documents[index::3]:
+                out.write(json.dumps({"id": doc_id, "text": body}, ensure_ascii=False) + "\n")
     return root
 
 

@@ -1,7 +1,10 @@
-"""The Spark engine on local[2]: the same corpus and report as the local engine."""
+"""The Spark engine on local[2]: the same corpus and report as the local engine, for the
+coarse steps, near-duplicate removal and the fine filter."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import random
 from collections.abc import Iterator
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mdfs.cli import main
-from mdfs.recipe import load_recipe
+from mdfs.recipe import load_recipe, parse_recipe
 from mdfs.run import run_pipeline
 from tests.spark.conftest import SPARK_TEST_CONF, assert_same_run, read_parts
 
@@ -95,56 +98,25 @@ def test_connected_components_match_union_find(engine, tmp_path: Path) -> None:
     spark = engine.start()
     spark.sparkContext.setCheckpointDir(str(tmp_path / "checkpoints"))
     rng = random.Random(5)
-    edges = [(rng.randrange(400), rng.randrange(400)) for _ in range(260)]
-    edges += [(1000 + i, 1000 + i + 1) for i in range(60)]  # a long path: the slowest case
+    edges = [(rng.randrange(200), rng.randrange(200)) for _ in range(120)]
+    edges += [(1000 + i, 1000 + i + 1) for i in range(30)]  # a long path: the slowest case
     edges += [(1 << 32 | 7, 3), (5 << 32, 1 << 32 | 7)]  # ids above 32 bits
     frame = spark.createDataFrame(edges, "x long, y long")
     found = {row.node: row.root for row in connected_components(frame).collect()}
     assert found == union_find_roots(edges)
 
 
-@pytest.fixture(scope="module")
-def near_duplicate_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """People's Daily articles in three JSONL files, with edited copies spread over the files:
-    one-sentence edits (near duplicates), chains of edits (A~B~C, clusters by transitivity)."""
-    import re
-
-    root = tmp_path_factory.mktemp("near")
-    text = (shared / "data" / "text" / "peoples_daily_199801_pos_tagged.txt").read_text()
-    lines = [re.sub(r"/[A-Za-z]+\s*", "", ln).replace(" ", "") for ln in text.splitlines()]
-    lines = [ln for ln in lines if len(ln) > 20][:1200]
-    articles = ["\n".join(lines[i : i + 30]) for i in range(0, len(lines), 30)]
-    rng = random.Random(11)
-    documents = []
-    for number, article in enumerate(articles):
-        documents.append((f"a{number}", article))
-        version = article
-        for copy in range(number % 4):  # 0-3 edited copies, each edited from the previous
-            sentences = version.split("\n")
-            sentences[rng.randrange(len(sentences))] = "编者按：本文有改动。"
-            version = "\n".join(sentences)
-            documents.append((f"a{number}-edit{copy}", version))
-    rng.shuffle(documents)
-    for index in range(3):
-        with (root / f"part-{index}.jsonl").open("w", encoding="utf-8") as out:
-            for doc_id, body in documents[index::3]:
-                out.write(json.dumps({"id": doc_id, "text": body}, ensure_ascii=False) + "\n")
-    return root
-
-
-@pytest.mark.parametrize("keep", ["longest"])
 def test_near_dedup_step_on_spark_equals_local(
-    engine, near_duplicate_inputs: Path, tmp_path: Path, keep: str
+    engine, near_duplicate_inputs: Path, tmp_path: Path
 ) -> None:
     pytest.importorskip("mdfs.coarse.near_dedup")
     from mdfs.engines.local import LocalEngine
     from mdfs.engines.spark import spark_decider
     from mdfs.engines.spark_near_dedup import decide_near_dedup
-    from mdfs.recipe import parse_recipe
 
     recipe = {
         "collect": {"shard_max_files": 1},
-        "steps": [{"normalize": {}}, {"exact_dedup": {}}, {"near_dedup": {"keep": keep}}],
+        "steps": [{"normalize": {}}, {"exact_dedup": {}}, {"near_dedup": {}}],
     }
     assert spark_decider(parse_recipe(recipe).steps[2]) is decide_near_dedup
     inputs = [str(near_duplicate_inputs)]
@@ -176,3 +148,73 @@ def test_resources_load_once_per_python_worker(
     assert len(pids) == len(set(pids)), "a worker process loaded the step twice"
     assert len(pids) < report["inputs"]["shards"], "tasks in one worker share its resources"
     assert_same_run(output, local_reference, skip_steps=("record_setup",))
+
+
+# -- the fine filter: the classifier runs in executors, batched per task ---------------
+
+
+@pytest.fixture(scope="module")
+def tiny_model(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A classifier trained in seconds on real texts (Wikipedia high, SMS low and ads)."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("mdfs.fine.step")
+
+    import csv
+
+    wiki = json.loads(
+        (shared / "data" / "text" / "cmrc2018_wikipedia" / "cmrc2018_trial.json").read_text()
+    )["data"]
+    rows = [{"text": p["context"][:200], "label": "high"} for a in wiki for p in a["paragraphs"]]
+    rows = rows[:40]
+    with (shared / "data" / "spam" / "sample2.csv").open(encoding="utf-8") as stream:
+        sms = [r for r in csv.DictReader(stream) if len(r["content"]) > 8]
+    rows += [{"text": r["content"], "label": "low"} for r in sms if r["label"] == "0"][:40]
+    rows += [{"text": r["content"], "label": "ad"} for r in sms if r["label"] == "1"][:40]
+    root = tmp_path_factory.mktemp("model")
+    data = root / "labelled.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    args = ["train-classifier", "--data", str(data), "--output", str(root / "tiny")]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*args, "--pretrain-steps", "3", "--epochs", "1", "--threads", "1"]) == 0
+    return root / "tiny"
+
+
+def test_quality_classifier_step_on_spark_equals_local(
+    engine, tiny_model: Path, spark_inputs: Path, tmp_path: Path
+) -> None:
+    from mdfs.engines.local import LocalEngine
+
+    recipe = {
+        "collect": {"shard_max_files": 1},
+        "steps": [
+            {"extract": {}},
+            {"normalize": {}},
+            # one thread: the same floating-point sums in every process
+            {"quality_classifier": {"model": str(tiny_model), "threads": 1, "batch_size": 8}},
+        ],
+    }
+    run_pipeline([str(spark_inputs)], tmp_path / "local", parse_recipe(recipe), LocalEngine(2))
+    run_pipeline([str(spark_inputs)], tmp_path / "spark", parse_recipe(recipe), engine)
+    assert_same_run(tmp_path / "spark", tmp_path / "local")
+    report = json.loads((tmp_path / "spark" / "report.json").read_text())
+    assert report["steps"][-1]["in"] > 20  # the classifier judged real pages in executors
+
+
+def test_classify_command_on_spark_equals_local(
+    engine, tiny_model: Path, spark_inputs: Path, tmp_path: Path
+) -> None:
+    files = [str(spark_inputs / "crawl-0.warc.gz"), str(spark_inputs / "seed_page.txt")]
+    common = ["classify", *files, "--model", str(tiny_model)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*common, "--output", str(tmp_path / "local")]) == 0
+        spark = ["--engine", "spark", "--master", "local[2]"]
+        assert main([*common, "--output", str(tmp_path / "spark"), *spark]) == 0
+
+    def predictions(folder: Path) -> list[dict]:
+        return [json.loads(line) for line in (folder / "predictions.jsonl").open()]
+
+    local, on_spark = predictions(tmp_path / "local"), predictions(tmp_path / "spark")
+    assert [(p["id"], p["label"]) for p in on_spark] == [(p["id"], p["label"]) for p in local]
+    for a, b in zip(local, on_spark, strict=True):
+        assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)
+    assert not list((tmp_path / "spark").glob(".*")), "parts and temporary files are gone"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,3 +63,17 @@ def test_killed_executor_is_replaced(
     assert marker.read_text() == "killed attempt 0"
     assert_same_run(output, local_reference, skip_steps=("kill_once",))
     assert not list(output.rglob(".*.tmp-*"))
+
+
+def test_dedup_command_on_standalone_equals_local(
+    engine, cluster: str, near_duplicate_inputs: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("mdfs.coarse.dedup_commands")
+    common = ["dedup", str(near_duplicate_inputs)]
+    assert main([*common, "-o", str(tmp_path / "local"), "--workers", "2"]) == 0
+    spark = ["--engine", "spark", "--master", cluster]
+    assert main([*common, "-o", str(tmp_path / "spark"), *spark]) == 0
+    assert_same_run(tmp_path / "spark", tmp_path / "local")
+    report = json.loads((tmp_path / "spark" / "report.json").read_text())
+    assert report["global_steps"]["near_dedup"]["decided_on"] == "spark"
+    assert report["global_steps"]["near_dedup"]["near_duplicates"] >= 40
