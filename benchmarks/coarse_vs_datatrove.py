@@ -215,6 +215,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cpu(pid: int) -> float:
+    """User + system seconds a live process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _rss(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/statm") as file:
@@ -237,6 +247,7 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
     peaks = [0, 0]
+    cpu_seen: dict[int, float] = {}  # per process, the last CPU seconds seen while it lived
     done = threading.Event()
 
     def sample() -> None:
@@ -247,6 +258,8 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple
                 pids.append(pid)
                 stack.extend(_children(pid))
             sizes = [_rss(pid) for pid in pids]
+            for pid in pids:
+                cpu_seen[pid] = max(cpu_seen.get(pid, 0.0), _cpu(pid))
             peaks[0] = max(peaks[0], sum(sizes))
             peaks[1] = max(peaks[1], max(sizes, default=0))
             done.wait(0.05)
@@ -259,9 +272,12 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> tuple
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed with exit status {process.returncode}")
-    # pool workers are waited for by their parent, so they count among our children too
+    # Processes that were waited for count among our children; pool workers that are killed
+    # rather than joined (datatrove's, with workers > 1) do not, so their CPU is sampled from
+    # /proc while they run. The larger of the two is the better estimate.
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = max(cpu, sum(cpu_seen.values()))
     return stdout, Usage(seconds, cpu, peaks[0], peaks[1])
 
 
