@@ -1,6 +1,7 @@
 """The Spark engine's overhead and scaling against the local engine, on the same input.
 
-    python benchmarks/spark_engine.py [--copies 4] [--files 8] [--repeat 1] [--keep DIR]
+    python benchmarks/spark_engine.py [--copies 4] [--files 8] [--repeat 1] [--standalone]
+        [--keep DIR]
 
 Input (built in a temporary folder, nothing committed): the 62 real Chinese news pages of
 ``../shared/data/web/news_pages/article_pages`` wrapped into ``--files`` .warc.gz files, each
@@ -8,9 +9,11 @@ page ``--copies`` times under distinct URLs (so exact dedup removes copies), plu
 Daily January 1998 (tags stripped, 40 sentences a document) as ``--files`` JSONL files. One
 shard per file, so there are 2 x ``--files`` tasks per phase.
 
-Runs the coarse recipe (extract … exact_dedup) with:
+Runs the coarse recipe (extract … exact_dedup, near_dedup) with:
   - the local engine, ``--workers 1`` and ``--workers 2``;
-  - the Spark engine on ``local[1]`` and ``local[2]`` (one and two executor slots).
+  - the Spark engine on ``local[1]`` and ``local[2]`` (one and two task slots in one JVM);
+  - with ``--standalone``: a standalone cluster on loopback (one worker, started with Spark's
+    own scripts as the tests do) and 1 then 2 executors of one core each.
 Prints docs/s over the whole run (documents in / seconds of ``run_pipeline``), the Spark
 application's start-up time apart, and checks that every run kept the same documents.
 """
@@ -44,6 +47,7 @@ steps:
   - keywords: {}
   - pii: {}
   - exact_dedup: {}
+  - near_dedup: {}
 """
 
 
@@ -84,6 +88,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=4)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=1, help="runs per setting; best is shown")
+    parser.add_argument("--standalone", action="store_true", help="also 1 and 2 executors")
     parser.add_argument("--keep", type=Path, help="build inputs and outputs here, keep them")
     args = parser.parse_args()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -120,15 +125,27 @@ def main() -> None:
 
     for workers in (1, 2):
         timed(f"local engine, --workers {workers}", LocalEngine(workers), None)
-    for slots in (1, 2):
-        engine = SparkEngine(master=f"local[{slots}]", conf=["spark.ui.enabled=false"])
+
+    def on_spark(label: str, master: str, conf: list[str]) -> None:
+        engine = SparkEngine(master=master, conf=["spark.ui.enabled=false", *conf])
         start = time.perf_counter()
         engine.start()
         startup = time.perf_counter() - start
         try:
-            timed(f"spark local[{slots}]", engine, startup)
+            timed(label, engine, startup)
         finally:
             engine.stop()
+
+    for slots in (1, 2):
+        on_spark(f"spark local[{slots}]", f"local[{slots}]", [])
+    if args.standalone:
+        from tests.spark.cluster import standalone_cluster
+
+        with standalone_cluster(root / "cluster", cores=2, memory="4g") as master:
+            for executors in (1, 2):
+                conf = ["spark.executor.cores=1", f"spark.cores.max={executors}"]
+                conf.append("spark.executor.memory=1g")
+                on_spark(f"standalone, {executors} executor(s)", master, conf)
 
     print(f"\ninput: {rows[0][1]:,} documents, {2 * args.files} shards; kept {rows[0][2]:,}")
     print(f"{'engine':<28}{'seconds':>9}{'docs/s':>9}{'vs local -w1':>14}{'start-up s':>12}")

@@ -79,7 +79,8 @@ def spark_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.fixture(scope="session")
 def near_duplicate_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """People's Daily articles in three JSONL files, with edited copies spread over the files:
-    one-sentence edits (near duplicates), chains of edits (A~B~C, clusters by transitivity)."""
+    one-sentence edits (near duplicates), chains of edits (A~B~C, clusters by transitivity);
+    and an empty file, a shard without documents."""
     root = tmp_path_factory.mktemp("near")
     text = (shared / "data" / "text" / "peoples_daily_199801_pos_tagged.txt").read_text()
     lines = [re.sub(r"/[A-Za-z]+\s*", "", ln).replace(" ", "") for ln in text.splitlines()]
@@ -96,6 +97,7 @@ def near_duplicate_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory
             version = "\n".join(sentences)
             documents.append((f"a{number}-edit{copy}", version))
     rng.shuffle(documents)
+    (root / "part-3-empty.jsonl").write_bytes(b"")  # a shard with no documents at all
     for index in range(3):
         with (root / f"part-{index}.jsonl").open("w", encoding="utf-8") as out:
             for doc_id, body in documents[index::3]:

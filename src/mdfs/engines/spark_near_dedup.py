@@ -257,6 +257,8 @@ def _read_signatures(
 ) -> Iterator[Any]:
     import pyarrow as pa
 
+    if size == 0:  # a shard that lost every document before this step: nothing to map
+        return
     table = np.memmap(
         Path(folder) / f"{shard}.sig.bin", dtype=np.uint32, mode="r", shape=(size, num_perm)
     )
