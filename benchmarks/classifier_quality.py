@@ -1,0 +1,103 @@
+"""Quality of the fine filter: macro-F1 on the dev split and on ccnet_labelled, seed page.
+
+    python benchmarks/classifier_quality.py [--data LABELLED.jsonl] [--model DIR]
+
+Without --data the labelled set is rebuilt from ../shared/data into a temporary file (the
+split is deterministic). Dev examples are segments, scored one by one; ccnet_labelled
+documents (clean = high, dirty = low) are scored as `mdfs classify` does, segment by segment.
+The seed page goes through `mdfs run` with the default recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import tempfile
+from pathlib import Path
+
+from mdfs.cli import main as mdfs
+from mdfs.fine import LABELS
+from mdfs.fine.commands import SHARED_DATA
+from mdfs.fine.labelled import read_labelled, write_labelled_set
+from mdfs.fine.scoring import load_scorer, score_documents
+from mdfs.fine.training import format_report, per_class_report
+
+
+def ccnet(data: Path) -> tuple[list[str], list[str]]:
+    texts, gold = [], []
+    for name, label in (("clean", "high"), ("dirty", "low")):
+        for line in (data / "web" / "ccnet_labelled" / f"{name}.jsonl").open(encoding="utf-8"):
+            texts.append(json.loads(line)["text"])
+            gold.append(label)
+    return texts, gold
+
+
+def seed_page(seed: Path, work: Path) -> tuple[float, float]:
+    """(% of article characters kept, % of output characters that are junk)."""
+    from mdfs.coarse.normalize import Normalize
+
+    normalize = Normalize()
+    normalize.setup()
+    lines = seed.read_text(encoding="utf-8").split("\n")
+    # The article runs from its title (line 16) to its last reference (line 161); the
+    # city list above it and the 投诉/headline wall/友情链接 block below it are junk.
+    article_lines = [normalize.normalize(line) for line in lines[15:161]]
+    squash = re.compile(r"\s+")
+    article = squash.sub("", "".join(article_lines))
+    assert mdfs(["run", str(seed), "--output", str(work)]) == 0
+    with gzip.open(next((work / "corpus").glob("*.jsonl.gz")), "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    output = squash.sub("", "\n".join(texts))
+    kept = junk = 0
+    for line in "\n".join(texts).split("\n"):
+        piece = squash.sub("", line)
+        if piece and piece in article:
+            kept += len(piece)
+        else:
+            junk += len(piece)
+    return 100 * kept / len(article), 100 * junk / max(1, len(output))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", help="labelled set (default: rebuilt from ../shared/data)")
+    parser.add_argument("--model", help="BERT model dir (default: shipped)")
+    parser.add_argument("--fasttext", help="fastText model (default: shipped)")
+    args = parser.parse_args()
+    data_dir = SHARED_DATA / "data"
+    with tempfile.TemporaryDirectory() as scratch:
+        labelled = Path(args.data) if args.data else Path(scratch) / "labelled.jsonl"
+        if not args.data:
+            write_labelled_set(data_dir, labelled)
+        dev = [r for r in read_labelled(labelled) if r.get("split") == "dev"]
+        texts, gold = ccnet(data_dir)
+        for backend, model in (("bert", args.model), ("fasttext", args.fasttext)):
+            scorer = load_scorer(model, backend)
+            probabilities = scorer.predict([r["text"] for r in dev])
+            predicted = [LABELS[i] for i in probabilities.argmax(axis=1)]
+            report = per_class_report([r["label"] for r in dev], predicted)
+            print(f"== {backend}: dev split ({len(dev)} segments)\n{format_report(report)}")
+            scores = score_documents(texts, scorer)
+            # ccnet labels are binary: anything not high (low or ad) counts as dirty
+            binary = ["high" if s.label == "high" else "low" for s in scores]
+            report = per_class_report(gold, binary)
+            print(
+                f"== {backend}: ccnet_labelled (20 documents, clean=high, dirty=low)\n"
+                f"  macro-F1 over high/low {_binary_macro(report):.3f}, "
+                f"accuracy {report['macro']['accuracy']:.3f}; "
+                f"predicted {[s.label for s in scores]}"
+            )
+        kept, junk = seed_page(SHARED_DATA / "samples" / "seed_page.txt", Path(scratch) / "run")
+        print(
+            f"== seed page (mdfs run, default recipe): article kept {kept:.1f}%, junk {junk:.1f}%"
+        )
+
+
+def _binary_macro(report: dict[str, dict]) -> float:
+    return (report["high"]["f1"] + report["low"]["f1"]) / 2
+
+
+if __name__ == "__main__":
+    main()

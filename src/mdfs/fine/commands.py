@@ -1,0 +1,245 @@
+"""Fine-filter commands: build the labelled set, train, distil, classify, rebuild the default.
+
+torch and transformers are imported inside the functions so `mdfs --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from mdfs.engines.spark import add_spark_arguments
+from mdfs.errors import UserError
+
+SHARED_DATA = Path(os.environ.get("MDFS_SHARED", Path(__file__).resolve().parents[4] / "shared"))
+
+
+def _data_dir(value: str | None) -> Path:
+    path = Path(value) if value else SHARED_DATA / "data"
+    if not path.is_dir():
+        raise UserError(f"data folder {path} does not exist (pass --data-dir)")
+    return path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    build = subparsers.add_parser(
+        "build-training-set",
+        help="assemble the labelled high/low/ad set from ../shared/data",
+        description="Write {text, label, split, source} lines assembled from ../shared/data "
+        "(Wikipedia, People's Daily, page main text / boilerplate, SMS ads ...).",
+    )
+    build.add_argument("--output", required=True, help="JSONL file to write")
+    build.add_argument("--data-dir", help="the shared data folder (default ../shared/data)")
+    build.add_argument("--seed", type=int, default=13)
+    build.set_defaults(func=build_training_set_command)
+
+    train = subparsers.add_parser(
+        "train-classifier",
+        help="train the BERT quality classifier; prints per-class P/R/F1 on the dev split",
+    )
+    train.add_argument("--data", required=True, help='JSONL lines {"text", "label"}')
+    train.add_argument("--output", required=True, help="model directory to write")
+    train.add_argument(
+        "--base-model",
+        help="pretrained checkpoint name or path (e.g. bert-base-chinese); "
+        "default: pretrain a tiny encoder here with masked LM",
+    )
+    train.add_argument("--vocab", help="WordPiece vocab for the tiny encoder")
+    train.add_argument("--pretrain-steps", type=int, help="masked-LM steps (default 300)")
+    train.add_argument("--epochs", type=float, help="fine-tuning epochs (default 2)")
+    train.add_argument("--max-per-class", type=int, help="training examples per class")
+    train.add_argument("--threads", type=int, help="torch threads (default 1; 0 = all cores)")
+    train.set_defaults(func=train_classifier_command)
+
+    distill = subparsers.add_parser(
+        "distill-fasttext", help="train a fastText classifier on the BERT model's labels"
+    )
+    distill.add_argument("--model", help="BERT model dir (default: the shipped one)")
+    distill.add_argument("--data", required=True, help="JSONL lines with a 'text' field")
+    distill.add_argument("--output", required=True, help=".bin file to write")
+    distill.set_defaults(func=distill_fasttext_command)
+
+    classify = subparsers.add_parser(
+        "classify", help="label documents high/low/ad; writes DIR/predictions.jsonl"
+    )
+    classify.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders, globs")
+    classify.add_argument("--output", required=True, help="output folder")
+    classify.add_argument("--model", help="model dir or .bin (default: the shipped model)")
+    classify.add_argument("--backend", choices=("bert", "fasttext"), default="bert")
+    classify.add_argument("--device", default="cpu")
+    classify.add_argument("--batch-size", type=int, default=64)
+    add_spark_arguments(classify)  # --engine spark: batched inference per Spark task
+    classify.set_defaults(func=classify_command)
+
+    rebuild = subparsers.add_parser(
+        "build-default-model",
+        help="rebuild the shipped default models from ../shared/data (~30 min on 2 cores)",
+    )
+    rebuild.add_argument("--data-dir", help="the shared data folder (default ../shared/data)")
+    rebuild.add_argument("--output", help="models folder (default: src/mdfs/data/models)")
+    rebuild.set_defaults(func=build_default_model_command)
+
+
+def build_training_set_command(args: argparse.Namespace) -> int:
+    from mdfs.fine.labelled import write_labelled_set
+
+    counts = write_labelled_set(_data_dir(args.data_dir), Path(args.output), args.seed)
+    _print_counts(counts)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _print_counts(counts) -> None:
+    from mdfs.fine import LABELS
+
+    print(f"{'':<8}{'train':>8}{'dev':>8}")
+    for label in LABELS:
+        print(f"{label:<8}{counts[('train', label)]:>8}{counts[('dev', label)]:>8}")
+    for (kind, name), n in sorted(counts.items()):
+        if kind == "source":
+            print(f"  {name:<28}{n:>7}")
+
+
+def _settings(args: argparse.Namespace):
+    from mdfs.fine.bert import TrainSettings
+
+    settings = TrainSettings()
+    if args.pretrain_steps is not None:
+        settings.pretrain_steps = args.pretrain_steps
+    if args.epochs is not None:
+        settings.epochs = args.epochs
+    if args.max_per_class is not None:
+        settings.max_train_per_class = args.max_per_class
+    if args.threads is not None:
+        settings.threads = args.threads
+    return settings
+
+
+def train_classifier_command(args: argparse.Namespace) -> int:
+    from mdfs.fine.training import train_classifier
+
+    data = Path(args.data)
+    if not data.is_file():
+        raise UserError(f"labelled data {data} does not exist")
+    train_classifier(data, Path(args.output), args.base_model, _settings(args), vocab=args.vocab)
+    print(f"model written to {args.output}")
+    return 0
+
+
+def distill_fasttext_command(args: argparse.Namespace) -> int:
+    from mdfs.fine.labelled import read_labelled
+
+    records = read_labelled(Path(args.data)) if _labelled(args.data) else _texts(args.data)
+    # the dev split stays unseen, so the student can be scored on it honestly
+    texts = [r["text"] for r in records if r.get("split") != "dev"]
+    _distill(args.model, texts, Path(args.output))
+    return 0
+
+
+def _labelled(path: str) -> bool:
+    if not Path(path).is_file():
+        raise UserError(f"data {path} does not exist")
+    with open(path, encoding="utf-8") as stream:
+        first = stream.readline()
+    try:
+        return "label" in json.loads(first)
+    except json.JSONDecodeError:
+        raise UserError(f"{path}:1: not JSON") from None
+
+
+def _texts(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as stream:
+        return [json.loads(line) for line in stream if line.strip()]
+
+
+def _distill(model: str | None, texts: list[str], output: Path) -> dict:
+    from mdfs.fine import LABELS
+    from mdfs.fine.fasttext_model import FastTextScorer, train_fasttext
+    from mdfs.fine.scoring import load_scorer
+    from mdfs.fine.training import format_report, per_class_report
+
+    teacher = load_scorer(model, "bert")
+    started = time.perf_counter()
+    taught = [LABELS[i] for i in teacher.predict(texts).argmax(axis=1)]
+    print(f"BERT labelled {len(texts)} texts in {time.perf_counter() - started:.0f}s")
+    train_fasttext(texts, taught, output)
+    student = FastTextScorer(output).predict(texts)
+    agreement = per_class_report(taught, [LABELS[i] for i in student.argmax(axis=1)])
+    print(f"fastText agreement with BERT (its training texts):\n{format_report(agreement)}")
+    print(f"fastText model written to {output} ({output.stat().st_size / 1e6:.1f} MB)")
+    return agreement
+
+
+def classify_command(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from mdfs.engines.spark_classify import classify_on_spark
+
+        return classify_on_spark(args)
+    from mdfs.collect.extract import extract_main_text
+    from mdfs.collect.readers import Reader, expand_inputs
+    from mdfs.fine.scoring import load_scorer, score_documents
+
+    problems: list[str] = []
+
+    def on_error(kind: str, message: str) -> None:
+        problems.append(message)
+        print(f"mdfs classify: skipped ({kind}): {message}", file=sys.stderr)
+
+    files = expand_inputs(args.inputs, on_error)
+    if not files:
+        raise UserError("no input files found")
+    if args.model and not Path(args.model).exists():
+        raise UserError(f"model {args.model} does not exist")
+    scorer = load_scorer(args.model, args.backend, args.device, args.batch_size)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    reader = Reader(on_error)
+    count = 0
+    started = time.perf_counter()
+    with (output / "predictions.jsonl").open("w", encoding="utf-8") as stream:
+        batch = []
+        for path in files:
+            for document in reader.read(path):
+                if document.meta.get("format") == "html":  # score what `mdfs run` keeps
+                    document.text = extract_main_text(document.text, document.url)
+                batch.append(document)
+                if len(batch) >= 256:
+                    count += _write_predictions(stream, batch, scorer, score_documents)
+                    batch = []
+        count += _write_predictions(stream, batch, scorer, score_documents)
+    seconds = time.perf_counter() - started
+    print(f"{count} documents classified in {seconds:.1f}s -> {output / 'predictions.jsonl'}")
+    return 0
+
+
+def _write_predictions(stream, batch, scorer, score_documents) -> int:
+    if not batch:
+        return 0
+    for document, score in zip(
+        batch, score_documents([d.text for d in batch], scorer), strict=True
+    ):
+        record = {"id": document.id, "label": score.label, "scores": score.scores_dict()}
+        stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return len(batch)
+
+
+def build_default_model_command(args: argparse.Namespace) -> int:
+    from mdfs.fine.labelled import read_labelled, write_labelled_set
+    from mdfs.fine.scoring import MODELS_DIR
+    from mdfs.fine.training import train_classifier
+
+    data = _data_dir(args.data_dir)
+    models = Path(args.output) if args.output else MODELS_DIR
+    labelled = models / "labelled.jsonl"
+    counts = write_labelled_set(data, labelled)
+    _print_counts(counts)
+    bert_dir = models / "quality-bert"
+    train_classifier(labelled, bert_dir)
+    texts = [r["text"] for r in read_labelled(labelled) if r.get("split") != "dev"]
+    _distill(str(bert_dir), texts, models / "quality-fasttext" / "model.bin")
+    labelled.unlink()  # rebuilt in a minute; the texts are not ours to ship
+    return 0

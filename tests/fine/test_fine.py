@@ -1,0 +1,234 @@
+"""Fine filter: segmenting, training, classify, the step's accounting, the shipped model."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mdfs.cli import main
+from mdfs.document import Document, Removed
+from mdfs.fine import LABELS
+from mdfs.fine.scoring import DEFAULT_BERT, DEFAULT_FASTTEXT
+from mdfs.fine.segments import split_segments
+from mdfs.fine.step import QualityClassifier
+from mdfs.pipeline import run_steps
+
+ARTICLE_END = "源1.0便是一个非常好的开始，但未来的路还很长。"
+
+
+def _sms(shared: Path, label: str, n: int) -> list[str]:
+    import csv
+
+    texts = []
+    with (shared / "data" / "spam" / "sample2.csv").open(encoding="utf-8") as stream:
+        for row in csv.DictReader(stream):
+            if row["label"] == label and len(row["content"]) > 8:
+                texts.append(row["content"].strip())
+            if len(texts) >= n:
+                break
+    return texts
+
+
+def _wiki(shared: Path, n: int) -> list[str]:
+    path = shared / "data" / "text" / "cmrc2018_wikipedia" / "cmrc2018_trial.json"
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    return [p["context"][:200] for a in data for p in a["paragraphs"]][:n]
+
+
+@pytest.fixture(scope="module")
+def labelled(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real labelled file: Wikipedia = high, SMS fragments = low, SMS ads = ad."""
+    path = tmp_path_factory.mktemp("labelled") / "labelled.jsonl"
+    rows = [{"text": t, "label": "high"} for t in _wiki(shared, 60)]
+    rows += [{"text": t, "label": "low"} for t in _sms(shared, "0", 60)]
+    rows += [{"text": t, "label": "ad"} for t in _sms(shared, "1", 60)]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(labelled: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A tiny model trained in seconds (5 masked-LM steps), and what the command printed."""
+    output = tmp_path_factory.mktemp("model") / "tiny"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(
+            [
+                *("train-classifier", "--data", str(labelled), "--output", str(output)),
+                *("--pretrain-steps", "5", "--epochs", "2", "--threads", "1"),
+            ]
+        )
+    assert code == 0
+    return output, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def tiny_model(trained: tuple[Path, str]) -> Path:
+    return trained[0]
+
+
+def test_segments_cover_lines_and_cut_long_lines() -> None:
+    text = (
+        "短行一\n"
+        + "这是一个很长的句子。" * 60
+        + "\n\n最后一行也有一些字，足够长了吧，再多写几个字吧。"
+    )
+    segments = split_segments(text, max_chars=100, min_chars=20)
+    assert all(seg.end - seg.start <= 200 for seg in segments)
+    covered = "".join(seg.text(text) for seg in segments)
+    assert covered.replace("\n", "") == text.replace("\n", "")
+    assert split_segments("\n \n") == []
+
+
+def test_train_classifier_writes_a_loadable_dir(tiny_model: Path) -> None:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_model))
+    assert model.config.num_labels == 3
+    assert set(model.config.id2label.values()) == set(LABELS)
+    assert len(AutoTokenizer.from_pretrained(str(tiny_model))) == 21128
+    metrics = json.loads((tiny_model / "training_metrics.json").read_text())
+    assert set(LABELS) <= set(metrics["dev"])
+
+
+def test_train_classifier_prints_per_class_scores(trained: tuple[Path, str]) -> None:
+    out = trained[1]
+    assert "precision" in out and "recall" in out and "macro-F1" in out
+    for label in LABELS:
+        row = next(line for line in out.splitlines() if line.startswith(label))
+        assert len(row.split()) == 5  # label, precision, recall, f1, support
+
+
+def test_bad_label_and_missing_inputs_are_user_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "你好", "label": "great"}\n', encoding="utf-8")
+    assert main(["train-classifier", "--data", str(bad), "--output", str(tmp_path / "m")]) == 2
+    assert "great" in capsys.readouterr().err
+    missing = ["train-classifier", "--data", str(tmp_path / "nope.jsonl"), "--output", "x"]
+    assert main(missing) == 2
+    seed = tmp_path / "a.txt"
+    seed.write_text("你好", encoding="utf-8")
+    no_model = ["classify", "--model", str(tmp_path / "none"), str(seed), "--output", "o"]
+    assert main(no_model) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_classify_keeps_input_order_for_jsonl_and_txt(
+    tiny_model: Path, shared: Path, tmp_path: Path
+) -> None:
+    texts = _wiki(shared, 3) + _sms(shared, "1", 3)
+    jsonl = tmp_path / "docs.jsonl"
+    jsonl.write_text(
+        "".join(
+            json.dumps({"id": f"d{i}", "text": t}, ensure_ascii=False) + "\n"
+            for i, t in enumerate(texts)
+        ),
+        encoding="utf-8",
+    )
+    txt = tmp_path / "zz_seed.txt"
+    txt.write_text((shared / "samples" / "seed_page.txt").read_text("utf-8"), "utf-8")
+    out = tmp_path / "out"
+    assert (
+        main(["classify", "--model", str(tiny_model), str(jsonl), str(txt), "--output", str(out)])
+        == 0
+    )
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows[:6]] == [f"d{i}" for i in range(6)]
+    assert len(rows) == 7 and rows[6]["id"]
+    for row in rows:
+        assert row["label"] in LABELS
+        assert set(row["scores"]) == set(LABELS)
+        assert abs(sum(row["scores"].values()) - 1) < 0.01
+
+
+class _FixedScorer:
+    """Scores segments by a rule, so the step's bookkeeping is tested apart from any model."""
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            if "广告" in text:
+                rows.append([0.1, 0.1, 0.8])
+            elif "垃圾" in text:
+                rows.append([0.1, 0.8, 0.1])
+            else:
+                rows.append([0.9, 0.05, 0.05])
+        return np.array(rows, dtype=np.float32)
+
+
+def test_step_accounting_reasons_and_segment_cut() -> None:
+    step = QualityClassifier(batch_documents=2, min_segment_chars=0, max_segment_chars=40)
+    step._scorer = _FixedScorer()
+    step._ready = True
+    good = "这是一篇很好的文章，内容充实。" * 4
+    documents = [
+        Document("a", good + "\n" + "垃圾标题" * 5, "t"),
+        Document("b", "广告广告买买买" * 5, "t"),
+        Document("c", "垃圾" * 30, "t"),
+        Document("d", good, "t"),
+        Document("e", "", "t"),
+    ]
+    removed: list[Removed] = []
+    kept, stats = run_steps([step], iter(documents), lambda name, r: removed.append(r))
+    kept = list(kept)
+    assert [d.id for d in kept] == ["a", "d"]
+    assert {r.document.id: r.reason for r in removed} == {
+        "b": "advertisement",
+        "c": "low_quality",
+        "e": "low_quality",
+    }
+    assert "垃圾" not in kept[0].text and kept[0].text.startswith(good[:20])
+    assert kept[0].meta["quality"]["segments_removed"] >= 1
+    for document in documents:
+        quality = document.meta["quality"]
+        assert set(quality["scores"]) == set(LABELS)
+        assert quality["label"] in LABELS
+    assert stats[0].documents_in == 5 and stats[0].kept == 2
+
+
+needs_shipped = pytest.mark.skipif(
+    not (DEFAULT_BERT / "config.json").is_file(), reason="default model not built"
+)
+
+
+@needs_shipped
+def test_shipped_model_loads_with_from_pretrained() -> None:
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    model = BertForSequenceClassification.from_pretrained(str(DEFAULT_BERT))
+    tokenizer = AutoTokenizer.from_pretrained(str(DEFAULT_BERT))
+    batch = tokenizer(["北京是中华人民共和国的首都。"], return_tensors="pt")
+    assert model(**batch).logits.shape == (1, 3)
+    size = sum(p.stat().st_size for p in DEFAULT_BERT.parent.rglob("*") if p.is_file())
+    assert size < 30_000_000
+
+
+@needs_shipped
+def test_seed_page_keeps_article_and_drops_headline_tail(shared: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert main(["run", str(shared / "samples" / "seed_page.txt"), "--output", str(out)]) == 0
+    with gzip.open(next((out / "corpus").glob("*.jsonl.gz")), "rt", encoding="utf-8") as stream:
+        documents = [json.loads(line) for line in stream]
+    assert len(documents) == 1
+    text = documents[0]["text"]
+    assert ARTICLE_END in text and "浪潮英伟达微软为何狂炼AI大模型" in text
+    assert "盘点国内外十大蠢哭了的奇葩笨贼" not in text and "福原爱" not in text
+    assert documents[0]["meta"]["quality"]["segments_removed"] >= 1
+
+
+@pytest.mark.skipif(not DEFAULT_FASTTEXT.is_file(), reason="fastText model not built")
+def test_fasttext_backend_scores_like_the_step_expects(shared: Path) -> None:
+    step = QualityClassifier(backend="fasttext")
+    step.ensure_setup()
+    documents = [Document(str(i), t, "t") for i, t in enumerate(_wiki(shared, 4))]
+    outputs = list(step.run(iter(documents)))
+    assert len(outputs) == 4
+    assert all("quality" in d.meta for d in documents)
