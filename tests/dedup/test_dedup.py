@@ -1,0 +1,213 @@
+"""Near-duplicate and paragraph deduplication on real text: Chinese Wikipedia paragraphs
+(CMRC 2018) and People's Daily lines from ../shared/data, perturbed here."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mdfs.cli import main
+from mdfs.coarse.near_dedup import MinHasher, normalise
+from mdfs.report.build import check_accounting
+
+FILLER = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
+
+
+def wiki(shared: Path, count: int) -> list[str]:
+    paragraphs = []
+    for path in sorted((shared / "data" / "text" / "cmrc2018_wikipedia").glob("*.json")):
+        for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
+            paragraphs += [p["context"] for p in article["paragraphs"] if len(p["context"]) > 300]
+    return paragraphs[:count]
+
+
+def news_lines(shared: Path, count: int) -> list[str]:
+    path = shared / "data" / "text" / "peoples_daily_199801_pos_tagged.txt"
+    lines = []
+    with open(path, encoding="utf-8") as handle:
+        for raw in handle:
+            line = "".join(w.split("/")[0] for w in raw.split())
+            if len(line) > 40:
+                lines.append(line)
+            if len(lines) >= count:
+                break
+    return lines
+
+
+def edit(text: str, rng: random.Random, changes: int) -> str:
+    chars = list(text)
+    for _ in range(changes):
+        chars[rng.randrange(len(chars))] = rng.choice(FILLER)
+    return "".join(chars)
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+def read_parts(folder: Path) -> list[dict]:
+    records = []
+    for part in sorted(folder.glob("*.jsonl.gz")):
+        with gzip.open(part) as lines:
+            records.extend(json.loads(line) for line in lines)
+    return records
+
+
+@pytest.fixture(scope="module")
+def corpus(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Two input files: 30 originals, and near-copies of the first 10 spread over both files
+    (small edits, reordered halves, a truncated copy, an inserted advert), one exact copy."""
+    rng = random.Random(7)
+    texts = wiki(shared, 30)
+    originals = [{"id": f"o{k}", "text": t} for k, t in enumerate(texts)]
+    copies = []
+    for k, text in enumerate(texts[:10]):
+        if k % 4 == 0:
+            copy = edit(text, rng, 3)
+        elif k % 4 == 1:
+            half = len(text) // 2
+            copy = text[half:] + "\n" + text[:half]
+        elif k % 4 == 2:
+            copy = text[: int(len(text) * 0.93)]
+        else:
+            copy = text + "\n点击链接领取优惠券，全场五折，详询客服。"
+        copies.append({"id": f"c{k}", "text": copy})
+    copies.append({"id": "x0", "text": texts[12]})  # exact: exact_dedup's, not ours
+    root = tmp_path_factory.mktemp("dedup-inputs")
+    write_jsonl(root / "a.jsonl", originals[:15] + copies[:5])
+    write_jsonl(root / "b.jsonl", originals[15:] + copies[5:])
+    return root, {"originals": texts}
+
+
+SMALL_SHARDS = """
+collect:
+  shard_max_files: 1
+steps:
+  - exact_dedup: {}
+  - near_dedup: {}
+  - paragraph_dedup: {}
+"""
+
+
+def run_dedup(inputs: Path, output: Path, *extra: str) -> dict:
+    recipe = output.parent / f"{output.name}-recipe.yaml"
+    recipe.write_text(SMALL_SHARDS)
+    args = ["dedup", str(inputs), "--output", str(output), "--recipe", str(recipe), *extra]
+    assert main(args) == 0
+    return json.loads((output / "report.json").read_text())
+
+
+def test_near_duplicates_removed_distinct_kept(corpus, tmp_path: Path) -> None:
+    inputs, _ = corpus
+    report = run_dedup(inputs, tmp_path / "out", "--workers", "2")
+    check_accounting(report)
+    kept = {r["id"]: r for r in read_parts(tmp_path / "out" / "corpus")}
+    removed = {r["id"]: r for r in read_parts(tmp_path / "out" / "removed")}
+    near = {i: r for i, r in removed.items() if r["reason"] == "near_duplicate"}
+    assert len(near) == 10
+    assert removed["x0"]["reason"] == "exact_duplicate"
+    for k in range(10):
+        pair = {f"o{k}", f"c{k}"}
+        (loser,) = pair & set(near)
+        (winner,) = pair - {loser}
+        assert near[loser]["meta"]["duplicate_of"] == winner
+        assert kept[winner]["meta"]["duplicate_cluster_size"] == 2
+    # the longest stays: the truncated copy goes, the copy with an advert stays
+    assert "c2" in near and "o3" in near
+    for k in range(10, 30):
+        if k != 12:
+            assert kept[f"o{k}"]["meta"]["duplicate_cluster_size"] == 1
+    figures = report["global_steps"]["near_dedup"]
+    assert figures["near_duplicates"] == 10 and figures["clusters"] == 10
+
+
+def test_same_kept_set_whatever_workers(corpus, tmp_path: Path) -> None:
+    inputs, _ = corpus
+    run_dedup(inputs, tmp_path / "one", "--workers", "1")
+    run_dedup(inputs, tmp_path / "two", "--workers", "2")
+    one = [(r["id"], r["meta"]) for r in read_parts(tmp_path / "one" / "corpus")]
+    two = [(r["id"], r["meta"]) for r in read_parts(tmp_path / "two" / "corpus")]
+    assert one == two
+
+
+def test_threshold_and_user_errors(corpus, tmp_path: Path, capsys) -> None:
+    inputs, _ = corpus
+    # at 0.95 only the nearly identical copies (the reordered halves) still merge
+    report = run_dedup(inputs, tmp_path / "strict", "--threshold", "0.95")
+    assert 0 < report["global_steps"]["near_dedup"]["near_duplicates"] < 10
+    assert main(["dedup", str(inputs), "-o", str(tmp_path / "bad"), "--threshold", "1.5"]) == 2
+    assert "threshold" in capsys.readouterr().err
+    missing = tmp_path / "nowhere"
+    assert main(["dedup", str(inputs), "-o", str(tmp_path / "r"), "--reference", str(missing)]) == 2
+    assert "no near-duplicate index" in capsys.readouterr().err
+
+
+def test_reference_index(corpus, shared: Path, tmp_path: Path) -> None:
+    inputs, data = corpus
+    run_dedup(inputs, tmp_path / "base")
+    rng = random.Random(3)
+    texts = data["originals"]
+    fresh = wiki(shared, 40)[30:35]
+    batch = [{"id": f"n{k}", "text": edit(texts[k], rng, 3)} for k in (4, 20, 27)]
+    batch += [{"id": f"f{k}", "text": t} for k, t in enumerate(fresh)]
+    new = write_jsonl(tmp_path / "batch" / "new.jsonl", batch)
+    report = run_dedup(new, tmp_path / "incremental", "--reference", str(tmp_path / "base"))
+    check_accounting(report)
+    kept = {r["id"] for r in read_parts(tmp_path / "incremental" / "corpus")}
+    removed = {r["id"]: r for r in read_parts(tmp_path / "incremental" / "removed")}
+    assert kept == {f"f{k}" for k in range(5)}  # reference documents are never output
+    assert set(removed) == {"n4", "n20", "n27"}
+    assert all(r["reason"] == "near_duplicate" for r in removed.values())
+    # o4 had a copy in the base run: either of the two indexed documents may be named
+    assert removed["n4"]["meta"]["duplicate_of"] in {"o4", "c4"}
+    assert removed["n20"]["meta"]["duplicate_of"] == "o20"
+    assert removed["n27"]["meta"]["duplicate_of"] == "o27"
+    # the index holds every document the base run's near_dedup saw (40 after exact_dedup)
+    assert report["global_steps"]["near_dedup"]["reference_documents"] == 40
+
+
+def test_paragraph_dedup(shared: Path, tmp_path: Path) -> None:
+    """A footer and a disclaimer on many news documents go; the first document keeps them;
+    a document that was mostly boilerplate is removed as too short."""
+    lines = news_lines(shared, 60)
+    footer = "本文来源：人民日报　责任编辑：王小明　版权所有，未经授权不得转载。"
+    disclaimer = "免责声明：本站转载内容仅供参考，不代表本站观点，如有侵权请联系删除。"
+    records = []
+    for k in range(8):
+        body = "\n".join(lines[k * 6 : k * 6 + 6])
+        records.append({"id": f"d{k}", "text": f"{body}\n{footer}\n{disclaimer}"})
+    records.append({"id": "thin", "text": f"{lines[50]}\n{footer}\n{disclaimer}"})
+    inputs = write_jsonl(tmp_path / "in" / "news.jsonl", records)
+    report = run_dedup(inputs, tmp_path / "out")
+    check_accounting(report)
+    kept = {r["id"]: r for r in read_parts(tmp_path / "out" / "corpus")}
+    removed = {r["id"]: r for r in read_parts(tmp_path / "out" / "removed")}
+    assert removed["thin"]["reason"] == "too_short_after_paragraph_dedup"
+    assert footer in kept["d0"]["text"] and disclaimer in kept["d0"]["text"]
+    for k in range(1, 8):
+        assert footer not in kept[f"d{k}"]["text"] and disclaimer not in kept[f"d{k}"]["text"]
+        assert kept[f"d{k}"]["text"].startswith(lines[k * 6])
+        assert kept[f"d{k}"]["meta"]["paragraphs_removed"] == 2
+    assert report["global_steps"]["paragraph_dedup"]["frequent_paragraphs"] == 2
+
+
+def test_signature_estimates_jaccard(shared: Path) -> None:
+    rng = random.Random(1)
+    hasher = MinHasher(5, 128, 1)
+    for text in wiki(shared, 10):
+        copy = edit(text, rng, 10)
+        a, b = (normalise(t) for t in (text, copy))
+        x, y = ({s[i : i + 5] for i in range(len(s) - 4)} for s in (a, b))
+        truth = len(x & y) / len(x | y)
+        signatures, _ = hasher.signatures([text, copy])
+        estimate = float(np.mean(signatures[0] == signatures[1]))
+        assert abs(estimate - truth) < 0.15
