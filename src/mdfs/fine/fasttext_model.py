@@ -24,7 +24,8 @@ from mdfs.fine import LABELS
 def to_tokens(text: str) -> str:
     # Every character a token: str.join runs in C, where a tokenising regex took half the
     # time of the whole fastText path. Whitespace just separates, as fastText splits on it.
-    return " ".join(text[:2000])
+    # fastText reads one example a line, so line breaks inside a text must go.
+    return " ".join(text[:2000].replace("\n", " ").replace("\r", " "))
 
 
 class FastTextScorer:
