@@ -94,10 +94,10 @@ def run_pipeline(
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    lines = [f"{'step':<16}{'in':>10}{'kept':>10}  top removal reasons"]
+    lines = [f"{'step':<20}{'in':>10}{'kept':>10}  top removal reasons"]
     for step in report["steps"]:
         reasons = ", ".join(f"{r} {c}" for r, c in Counter(step["removed"]).most_common(3))
-        lines.append(f"{step['name']:<16}{step['in']:>10,}{step['kept']:>10,}  {reasons}")
+        lines.append(f"{step['name']:<20}{step['in']:>10,}{step['kept']:>10,}  {reasons}")
     errors = sum(report["errors"].values())
     lines.append(
         f"{report['documents_in']:,} documents in, {report['documents_kept']:,} kept; "
