@@ -120,7 +120,10 @@ def main() -> None:
             seconds = time.perf_counter() - start
             best = seconds if best is None else min(best, seconds)
             corpora[label] = kept_ids(output)
-        rows.append((label, report["documents_in"], report["documents_kept"], best, startup))
+        decide = report["global_steps"].get("near_dedup", {}).get("seconds", 0.0)
+        rows.append(
+            (label, report["documents_in"], report["documents_kept"], best, startup, decide)
+        )
         print(f"  {label}: {report['documents_in'] / best:,.0f} docs/s", flush=True)
 
     for workers in (1, 2):
@@ -148,12 +151,16 @@ def main() -> None:
                 on_spark(f"standalone, {executors} executor(s)", master, conf)
 
     print(f"\ninput: {rows[0][1]:,} documents, {2 * args.files} shards; kept {rows[0][2]:,}")
-    print(f"{'engine':<28}{'seconds':>9}{'docs/s':>9}{'vs local -w1':>14}{'start-up s':>12}")
+    header = f"{'engine':<28}{'seconds':>9}{'docs/s':>9}{'vs local -w1':>14}{'start-up s':>12}"
+    print(header + f"{'near-dedup decide s':>21}")
     base = rows[0][1] / rows[0][3]
-    for label, documents, _, seconds, startup in rows:
+    for label, documents, _, seconds, startup, decide in rows:
         rate = documents / seconds
         shown = f"{startup:.1f}" if startup is not None else "-"
-        print(f"{label:<28}{seconds:>9.1f}{rate:>9,.0f}{rate / base:>13.2f}x{shown:>12}")
+        print(
+            f"{label:<28}{seconds:>9.1f}{rate:>9,.0f}{rate / base:>13.2f}x{shown:>12}"
+            f"{decide:>21.1f}"
+        )
     same = len({tuple(ids) for ids in corpora.values()}) == 1
     print(f"same kept documents on every engine: {'yes' if same else 'NO'}")
     if not args.keep:

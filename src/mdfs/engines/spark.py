@@ -10,7 +10,8 @@ the stats to `run_pipeline`, which builds the same report as the local engine's.
 Why a failed task is harmless: a shard's outputs have names fixed by (phase, shard) and are
 replaced atomically, so a retried or speculative attempt rewrites the same files with the same
 bytes and never adds a second copy of a document. A shard whose marker exists is not run
-again, neither by a later attempt nor by a rerun of the command.
+again, neither by a later attempt nor by a rerun of the command. Temporary files that a
+killed attempt left behind are deleted when the run ends.
 
 The output folder must be one filesystem seen at the same path by the driver and every
 executor: any local path on `local[*]` or a one-machine cluster, a shared mount (NFS, Lustre,
@@ -57,16 +58,13 @@ DEFAULT_MASTER = "local[*]"
 LOCAL_TASK_ATTEMPTS = 4
 _LOCAL_MASTER = re.compile(r"^local(?:\[(\*|\d+)\])?$")
 
-# Settings MDFS needs whatever the user passes: Python workers (and the steps' models, automata
-# and word lists they hold) live across tasks, and one task never pins an executor's memory.
-_DEFAULT_CONF = {
-    "spark.python.worker.reuse": "true",
-    "spark.ui.showConsoleProgress": "false",
-}
+# Python workers, and the models, automata and word lists their steps hold, must live across
+# tasks (Spark's default, set explicitly because MDFS relies on it; --spark-conf may override).
+_DEFAULT_CONF = {"spark.python.worker.reuse": "true"}
 
 # Global steps with a Spark-native decide, by step name; any other global step decides on
-# the driver, as on the local engine (exact_dedup and paragraph_dedup hold 8-16 bytes per
-# document or paragraph there, and bound their memory themselves).
+# the driver, as on the local engine (exact_dedup holds 8 bytes a document there;
+# paragraph_dedup bounds its memory by its memory_budget_mb).
 SparkDecider = Callable[["SparkSession", GlobalStep, list[str]], dict[str, Any]]
 SPARK_DECIDERS: dict[str, SparkDecider] = {}
 
