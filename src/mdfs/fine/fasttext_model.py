@@ -42,8 +42,10 @@ class FastTextScorer:
         result = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         if not texts:
             return result
-        labels, probabilities = self.model.predict([to_tokens(t) for t in texts], k=len(LABELS))
-        for row, (names, values) in enumerate(zip(labels, probabilities, strict=True)):
+        # One text a call: fasttext-predict (what the core installs) and the full fastText
+        # bindings agree on single-text predict, not on what a list returns.
+        for row, text in enumerate(texts):
+            names, values = self.model.predict(to_tokens(text), k=len(LABELS))
             for name, value in zip(names, values, strict=True):
                 result[row, self.index[name]] = value
         return result
