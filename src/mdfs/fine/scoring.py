@@ -9,6 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
+from mdfs.coarse.text_stats import cjk_ratio
 from mdfs.errors import UserError
 from mdfs.fine import LABELS
 from mdfs.fine.segments import Segment, split_segments
@@ -66,8 +67,25 @@ class DocumentScore:
         return {label: round(float(p), 4) for label, p in zip(LABELS, self.scores, strict=True)}
 
 
+def out_of_domain_weight(text: str, min_cjk_ratio: float) -> float:
+    """How much of the model's verdict to trust: 1 for Chinese prose, less below the ratio.
+
+    The classifier learned from Chinese text only. Code, English link lists and markup
+    debris are outside what it has seen, and it tends to call them fluent ("high"); for a
+    Chinese corpus they are low quality, so their document scores are pulled toward "low"
+    in proportion to how little of them is Chinese.
+    """
+    if min_cjk_ratio <= 0:
+        return 1.0
+    return min(1.0, cjk_ratio(text) / min_cjk_ratio)
+
+
 def score_documents(
-    texts: Sequence[str], scorer: Scorer, max_chars: int = 256, min_chars: int = 40
+    texts: Sequence[str],
+    scorer: Scorer,
+    max_chars: int = 256,
+    min_chars: int = 40,
+    min_cjk_ratio: float = 0.6,
 ) -> list[DocumentScore]:
     """Score every segment of every text in one batched call, then average per document."""
     all_segments = [split_segments(text, max_chars, min_chars) for text in texts]
@@ -75,7 +93,8 @@ def score_documents(
     probabilities = scorer.predict(flat)
     results = []
     position = 0
-    for segments in all_segments:
+    low = np.eye(len(LABELS), dtype=np.float32)[LABELS.index("low")]
+    for text, segments in zip(texts, all_segments, strict=True):
         block = probabilities[position : position + len(segments)]
         position += len(segments)
         if not segments:  # nothing but blank lines
@@ -84,5 +103,7 @@ def score_documents(
             continue
         weights = np.array([seg.end - seg.start for seg in segments], dtype=np.float32)
         scores = (block * weights[:, None]).sum(axis=0) / weights.sum()
+        trust = out_of_domain_weight(text, min_cjk_ratio)
+        scores = trust * scores + (1.0 - trust) * low
         results.append(DocumentScore(scores, segments, block))
     return results
