@@ -86,6 +86,7 @@ class Keywords(Filter):
     min_ad_hits: int = Field(3, ge=1)
     max_ad_hits_per_line: float = Field(0.5, ge=0)
     min_domain_hits_in_text: int = Field(2, ge=1)
+    line_chars: int = Field(100, gt=0)
 
     _sensitive: object = PrivateAttr(default=None)
     _ads: object = PrivateAttr(default=None)
@@ -110,7 +111,12 @@ class Keywords(Filter):
 
     def keep(self, document: Document) -> bool | str:
         text = document.text
-        lines = max(1, sum(1 for line in text.split("\n") if line.strip()))
+        # A paragraph counts as one line per `line_chars` characters, so a one-paragraph
+        # document is not removed for a single ambiguous hit (三级 in 三级联赛).
+        lines = sum(
+            max(1, -(-len(line) // self.line_chars)) for line in text.split("\n") if line.strip()
+        )
+        lines = max(1, lines)
         if self.on_blocked_domain(document.url):
             return "blocked_domain"
         sensitive = count_hits(self._sensitive, text)

@@ -25,7 +25,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"<style>{STYLE}</style></head><body><h1>MDFS run report</h1>",
         f"<p>{report['documents_in']:,} documents in, <b>{report['documents_kept']:,} kept</b> "
         f"({report['documents_kept'] / n_in:.1%}); {report.get('chars_in', 0):,} characters "
-        f"after extraction, {report.get('chars_kept', 0):,} kept.</p>",
+        f"read (markup included), {report.get('chars_kept', 0):,} kept.</p>",
         "<h2>Funnel by step</h2><table><tr><th class=l>step</th><th>in</th><th>kept</th>"
         "<th>removed</th><th>seconds</th><th class=l>kept of all input</th>"
         "<th class=l>removed because</th></tr>",
