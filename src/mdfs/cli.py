@@ -22,7 +22,11 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mdfs", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="mdfs",
+        description="MDFS: collect, coarse-filter and fine-filter Chinese web data into a "
+        "pretraining corpus; train and evaluate proxy models on it.",
+    )
     parser.add_argument("--version", action="version", version=f"mdfs {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
