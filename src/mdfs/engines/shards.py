@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 EXAMPLES_PER_REASON = 3
 EXAMPLE_CHARS = 600
 CORPUS_GZIP_LEVEL = 6
+PROGRESS_EVERY = 10_000
 
 
 @dataclass
@@ -173,9 +175,16 @@ def run_shard(
         documents = read_staged(layout.staged(phase_index - 1, shard))
 
     def counted(stream: Iterator[Document]) -> Iterator[Document]:
+        started = time.monotonic()
         for document in stream:
             result.documents_in += 1
             result.sources_in[document.source] += 1
+            if result.documents_in % PROGRESS_EVERY == 0:  # a 1 GB WARC is one long shard
+                rate = result.documents_in / max(time.monotonic() - started, 1e-9)
+                log.info(
+                    "phase %d, shard %s: %d documents (%.0f/s)",
+                    phase_index, shard, result.documents_in, rate,
+                )  # fmt: skip
             yield document
 
     removed_path = layout.removed_part(phase_index, shard)
