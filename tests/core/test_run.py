@@ -191,3 +191,22 @@ def test_corpus_loads_with_datasets(inputs: Path, tmp_path: Path) -> None:
     report = json.loads((output / "report.json").read_text())
     assert corpus.num_rows == report["documents_kept"]
     assert {"id", "text", "source", "url"} <= set(corpus.column_names)
+
+
+def test_inputs_through_fsspec_urls(inputs: Path, tmp_path: Path) -> None:
+    """Inputs may be any fsspec URL (s3://, hdfs://… with their backends); memory:// here."""
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    for name in ("crawl-0.warc.gz", "seed_page.txt"):
+        memory.pipe(f"/mdfs-test/{name}", (inputs / name).read_bytes())
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    for source, output in (
+        ([str(inputs / "crawl-0.warc.gz"), str(inputs / "seed_page.txt")], local),
+        (["memory://mdfs-test/"], remote),
+    ):
+        assert run([*source, "-o", str(output), "--workers", "1"]) == 0
+    expected = sorted(r["text"] for r in read_corpus(local))
+    assert expected and sorted(r["text"] for r in read_corpus(remote)) == expected
+    report = json.loads((remote / "report.json").read_text())
+    assert all(source.startswith("memory://") for source in report["sources"])
+    assert run(["memory://mdfs-test/nothing-here", "-o", str(tmp_path / "x")]) == 2

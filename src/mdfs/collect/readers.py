@@ -36,11 +36,35 @@ TEXT_SUFFIXES = (".txt", ".text")
 FORMATS = ("warc", "jsonl", "parquet", "html", "txt")
 
 
+def is_url(path: str) -> bool:
+    """`s3://…`, `hdfs://…`, `gs://…`: read through fsspec, whose backend the user installs."""
+    return "://" in path
+
+
+def open_input(path: str) -> IO[bytes]:
+    if is_url(path):
+        import fsspec
+
+        return fsspec.open(path, "rb").open()
+    return open(path, "rb")
+
+
+def input_size(path: str) -> int:
+    if is_url(path):
+        import fsspec
+
+        fs, inner = fsspec.core.url_to_fs(path)
+        return int(fs.size(inner) or 0)
+    return os.path.getsize(path)
+
+
 def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
     """Files, directories (recursively) and globs → a sorted, de-duplicated list of files."""
     files: list[str] = []
     for item in inputs:
-        if any(ch in item for ch in "*?["):
+        if is_url(item):
+            files.extend(_expand_url(item, on_error))
+        elif any(ch in item for ch in "*?["):
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 on_error("missing_path", f"{item}: no file matches this pattern")
@@ -56,9 +80,34 @@ def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
     return list(dict.fromkeys(files))
 
 
+def _expand_url(url: str, on_error: OnError) -> list[str]:
+    import fsspec
+
+    try:
+        fs, inner = fsspec.core.url_to_fs(url)
+        if any(ch in inner for ch in "*?["):
+            found = [p for p in fs.glob(inner) if fs.isfile(p)]
+        elif fs.isdir(inner):
+            found = fs.find(inner)
+        elif fs.isfile(inner):
+            found = [inner]
+        else:
+            found = []
+    except (ImportError, ValueError) as error:  # unknown protocol, backend not installed
+        on_error("missing_path", f"{url}: {error}")
+        return []
+    except OSError as error:
+        on_error("missing_path", f"{url}: {type(error).__name__}: {error}")
+        return []
+    found = [p for p in found if not p.rsplit("/", 1)[-1].startswith(".")]
+    if not found:
+        on_error("missing_path", f"{url}: no such file or directory")
+    return sorted(fs.unstrip_protocol(p) for p in found)
+
+
 def _open_bytes(path: str) -> IO[bytes]:
     """Open a file, transparently decompressing gzip and zstd by their magic bytes."""
-    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    raw = open_input(path)
     magic = raw.read(4)
     raw.seek(0)
     if magic[:2] == b"\x1f\x8b":
@@ -117,7 +166,7 @@ class Reader:
             self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
             return
         try:
-            if os.path.getsize(path) == 0:
+            if input_size(path) == 0:
                 self.on_error("empty_file", f"{path}: empty file")
                 return
             yield from getattr(self, f"_read_{fmt}")(path)
@@ -151,7 +200,7 @@ class Reader:
         from fastwarc.warc import ArchiveIterator, WarcRecordType
 
         wanted = WarcRecordType.response | WarcRecordType.conversion | WarcRecordType.resource
-        with open(path, "rb") as stream:
+        with open_input(path) as stream:
             records = iter(ArchiveIterator(stream, record_types=wanted, parse_http=True))
             while True:
                 try:
@@ -210,7 +259,7 @@ class Reader:
         from warcio.archiveiterator import ArchiveIterator
         from warcio.exceptions import ArchiveLoadFailed
 
-        with open(path, "rb") as stream:
+        with open_input(path) as stream:
             records = ArchiveIterator(stream, arc2warc=True)
             while True:
                 try:
@@ -296,7 +345,7 @@ class Reader:
         import pyarrow.parquet as pq
 
         try:
-            table = pq.ParquetFile(path)
+            table = pq.ParquetFile(open_input(path) if is_url(path) else path)
         except (pa.ArrowException, OSError) as error:
             self.on_error("corrupt_file", f"{path}: {error}")
             return
@@ -326,7 +375,7 @@ class Reader:
         yield from self._read_whole(path, "text")
 
     def _read_whole(self, path: str, fmt: str) -> Iterator[Document]:
-        if self._too_large(path, "file", os.path.getsize(path)):
+        if self._too_large(path, "file", input_size(path)):
             return
         with _open_bytes(path) as stream:
             payload = stream.read(self.max_document_bytes + 1)
@@ -367,8 +416,8 @@ def shard_inputs(files: list[str], max_bytes: int, max_files: int) -> list[list[
     size = 0
     for path in files:
         try:
-            file_size = os.path.getsize(path)
-        except OSError:
+            file_size = input_size(path)
+        except (OSError, ValueError):
             file_size = 0
         if current and (size + file_size > max_bytes or len(current) >= max_files):
             shards.append(current)
