@@ -210,3 +210,10 @@ def test_inputs_through_fsspec_urls(inputs: Path, tmp_path: Path) -> None:
     report = json.loads((remote / "report.json").read_text())
     assert all(source.startswith("memory://") for source in report["sources"])
     assert run(["memory://mdfs-test/nothing-here", "-o", str(tmp_path / "x")]) == 2
+
+
+def test_shipped_recipes_load() -> None:
+    from mdfs.recipe import default_recipe_path, load_recipe
+
+    for path in sorted(default_recipe_path().parent.glob("*.yaml")):
+        assert load_recipe(path).steps, path
