@@ -240,20 +240,8 @@ class Reader:
         if len(payload) < record.content_length:  # the file ended inside this record
             self.on_error("truncated_record", f"{path}: {url}: record cut short")
             return None
-        mime, charset = _parse_content_type(content_type)
-        if kind == WarcRecordType.conversion or mime == "text/plain":
-            fmt = "text"
-        elif mime in HTML_TYPES or (not mime and payload.lstrip()[:1] == b"<"):
-            fmt = "html"
-        else:
-            self.on_error("non_html_payload", f"{path}: {url}: {mime or 'unknown type'}")
-            return None
-        text = self._decode(path, f"record {url}", payload, charset)
-        if text is None:
-            return None
-        return Document(
-            id=record_id, text=text, source=path, url=url, meta={"format": fmt, "date": date}
-        )
+        conversion = kind == WarcRecordType.conversion
+        return self._record_document(path, record_id, url, date, content_type, payload, conversion)
 
     def _read_arc(self, path: str) -> Iterator[Document]:
         from warcio.archiveiterator import ArchiveIterator
@@ -307,8 +295,16 @@ class Reader:
         if getattr(record.raw_stream, "limit", 0):  # the file ended inside this record
             self.on_error("truncated_record", f"{path}: {url}: record cut short")
             return None
+        conversion = kind == "conversion"
+        return self._record_document(path, record_id, url, date, content_type, payload, conversion)
+
+    def _record_document(
+        self, path: str, record_id: str, url: str | None, date: str | None, content_type: str,
+        payload: bytes, conversion: bool,
+    ) -> Document | None:  # fmt: skip
+        """A WARC/ARC record's payload as a document, whichever library parsed the record."""
         mime, charset = _parse_content_type(content_type)
-        if kind == "conversion" or mime == "text/plain":
+        if conversion or mime == "text/plain":
             fmt = "text"
         elif mime in HTML_TYPES or (not mime and payload.lstrip()[:1] == b"<"):
             fmt = "html"

@@ -17,10 +17,10 @@ from mdfs.engines.shards import (
     Phase,
     ShardResult,
     plan_phases,
+    raise_shard_failures,
     run_shard,
     write_atomic_bytes,
 )
-from mdfs.errors import UserError
 from mdfs.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -125,14 +125,7 @@ class LocalEngine:
                         except ShardFailed as error:
                             failures.append(f"shard {shard}: {error}")
                         progress.update()
-        if failures:
-            log_path = layout.work / "failures.log"
-            log_path.write_text("\n\n".join(failures), encoding="utf-8")
-            first = failures[0].splitlines()[0]
-            raise UserError(
-                f"{len(failures)} shard(s) of phase {phase.index} failed ({first}); details in "
-                f"{log_path}. Finished shards are kept: run the same command again to resume."
-            )
+        raise_shard_failures(layout, phase.index, failures)
         return results
 
     def _decide(self, phase: Phase, layout: Layout, shards: list[str]) -> None:

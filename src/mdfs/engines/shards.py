@@ -25,6 +25,7 @@ import zstandard
 
 from mdfs.collect.readers import Reader
 from mdfs.document import Document, Removed
+from mdfs.errors import UserError
 from mdfs.pipeline import GlobalStep, Step, run_steps
 from mdfs.recipe import Recipe
 
@@ -99,6 +100,19 @@ class Layout:
     def make(self) -> None:
         for path in (self.corpus, self.removed, self.work / "stats", self.work / "global"):
             path.mkdir(parents=True, exist_ok=True)
+
+
+def raise_shard_failures(layout: Layout, phase: int, failures: list[str]) -> None:
+    """After a phase: keep the finished shards, write what failed, tell the user to rerun."""
+    if not failures:
+        return
+    log_path = layout.work / "failures.log"
+    log_path.write_text("\n\n".join(failures), encoding="utf-8")
+    first = failures[0].splitlines()[0]
+    raise UserError(
+        f"{len(failures)} shard(s) of phase {phase} failed ({first}); details in "
+        f"{log_path}. Finished shards are kept: run the same command again to resume."
+    )
 
 
 def atomic_path(path: Path) -> Path:

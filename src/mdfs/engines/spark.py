@@ -39,6 +39,7 @@ from mdfs.engines.shards import (
     Phase,
     ShardResult,
     plan_phases,
+    raise_shard_failures,
     run_shard,
     write_atomic_bytes,
 )
@@ -256,14 +257,7 @@ class SparkEngine:
                 results.append(ShardResult.from_json(stats))
             else:
                 failures.append(f"shard {shard}: {failure}")
-        if failures:
-            log_path = layout.work / "failures.log"
-            log_path.write_text("\n\n".join(failures), encoding="utf-8")
-            first = failures[0].splitlines()[0]
-            raise UserError(
-                f"{len(failures)} shard(s) of phase {phase.index} failed ({first}); details in "
-                f"{log_path}. Finished shards are kept: run the same command again to resume."
-            )
+        raise_shard_failures(layout, phase.index, failures)
         return results
 
     def _decide(
