@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from pathlib import Path
 
@@ -17,3 +19,12 @@ def shared() -> Path:
     if not (SHARED / "data").is_dir():
         pytest.skip(f"shared data not found at {SHARED} (set MDFS_SHARED)")
     return SHARED
+
+
+def read_parts(folder: Path) -> list[dict]:
+    """The records of a run's corpus/ or removed/ folder, part by part."""
+    records = []
+    for part in sorted(folder.glob("*.jsonl.gz")):
+        with gzip.open(part) as lines:
+            records.extend(json.loads(line) for line in lines)
+    return records

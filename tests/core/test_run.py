@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import signal
@@ -15,6 +14,7 @@ import pytest
 
 from mdfs.cli import main
 from mdfs.report.build import check_accounting
+from tests.conftest import read_parts
 from tests.core.warc_util import write_warc
 
 RECIPE_SMALL_SHARDS = """
@@ -56,14 +56,6 @@ def inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     good = (root / "crawl-0.warc.gz").read_bytes()
     (root / "truncated.warc.gz").write_bytes(good[: len(good) // 2])
     return root
-
-
-def read_parts(folder: Path) -> list[dict]:
-    records = []
-    for part in sorted(folder.glob("*.jsonl.gz")):
-        with gzip.open(part) as lines:
-            records.extend(json.loads(line) for line in lines)
-    return records
 
 
 def read_corpus(output: Path) -> list[dict]:

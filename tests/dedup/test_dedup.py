@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import random
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from mdfs.cli import main
 from mdfs.coarse.near_dedup import MinHasher, normalise
 from mdfs.report.build import check_accounting
+from tests.conftest import read_parts
 
 FILLER = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
 
@@ -52,14 +52,6 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return path
-
-
-def read_parts(folder: Path) -> list[dict]:
-    records = []
-    for part in sorted(folder.glob("*.jsonl.gz")):
-        with gzip.open(part) as lines:
-            records.extend(json.loads(line) for line in lines)
-    return records
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ because a JVM start costs tens of seconds on a small machine."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import random
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import read_parts
 from tests.core.warc_util import write_warc
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed")
@@ -121,14 +121,6 @@ def local_reference(spark_inputs: Path, recipe_file: Path, tmp_path_factory) -> 
     args = ["run", str(spark_inputs), "-o", str(output), "--recipe", str(recipe_file)]
     assert main([*args, "--workers", "2"]) == 0
     return output
-
-
-def read_parts(folder: Path) -> list[dict]:
-    records = []
-    for part in sorted(folder.glob("*.jsonl.gz")):
-        with gzip.open(part) as lines:
-            records.extend(json.loads(line) for line in lines)
-    return records
 
 
 def kept_documents(output: Path) -> list[tuple[str, str]]:
