@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from mdfs.coarse.text_stats import CJK_CHAR, DIGIT, SENTENCE_END, visible_length
 from mdfs.document import Document
@@ -49,6 +49,11 @@ class Boilerplate(Mapper):
     menu_max_item_chars: float = Field(5.0, gt=0)
     fragment_max_chars: int = Field(12, gt=0)
     min_run: int = Field(3, gt=1)
+
+    _ui_words: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def model_post_init(self, context: object) -> None:
+        self._ui_words = frozenset(self.ui_words)  # looked up for every line of every page
 
     def is_furniture(self, line: str) -> bool:
         lowered = line.lower().lstrip("【[（(「『 ")
@@ -102,7 +107,3 @@ class Boilerplate(Mapper):
         if removed:
             document.meta["boilerplate_lines_removed"] = removed
         return document
-
-    @property
-    def _ui_words(self) -> set[str]:
-        return set(self.ui_words)
