@@ -13,6 +13,7 @@ import codecs
 import re
 
 import charset_normalizer
+import numpy as np
 
 # Browsers (WHATWG Encoding Standard) read these labels as a superset; so do we, or a GBK page
 # with one character outside GB2312 fails to decode.
@@ -63,7 +64,7 @@ def decode_html(payload: bytes, declared: str | None = None) -> str:
             text = payload.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
-        if _plausible(text):
+        if (encoding == "utf-8" and _no_junk_utf8(payload, text)) or _plausible(text):
             return text
     best = charset_normalizer.from_bytes(payload[:_DETECT_WINDOW]).best()
     if best is not None:
@@ -90,6 +91,20 @@ def _normalise(label: str) -> str:
     except LookupError:
         return label
     return _SUPERSETS.get(label, _SUPERSETS.get(name, name))
+
+
+def _no_junk_utf8(payload: bytes, text: str) -> bool:
+    """True when UTF-8 ``payload`` (decoded as ``text``) holds no junk character at all.
+
+    A fast path to the same answer as `_plausible` for the commonest case: in UTF-8 every
+    byte below 0x80 is that character, so C0 controls can be counted in the bytes with numpy
+    (~0.1 ms for 190 KB, where the regex over the text took 0.3 ms, twice the decode). None
+    anywhere means none in the sample; any, and `_plausible` decides as before.
+    """
+    codes = np.frombuffer(payload, np.uint8)
+    controls = codes[codes < 0x20]  # tab, newline, form feed and carriage return are text
+    text_controls = (controls == 9) | (controls == 10) | (controls == 12) | (controls == 13)
+    return bool(text_controls.all()) and "\ufffd" not in text
 
 
 def _plausible(text: str) -> bool:
