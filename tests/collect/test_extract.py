@@ -114,3 +114,34 @@ def test_prose_without_boilerplate_is_kept() -> None:
     assert text.splitlines() == [
         f"这是第{i}段正文，内容完整，句子通顺，没有任何链接。" for i in range(5)
     ]
+
+
+def _step_verdicts(step, pages: list[str]) -> list[str]:
+    """What the extract step did with each page: "kept" or the reason it was removed."""
+    from mdfs.document import Document, Removed
+
+    documents = [
+        Document(id=str(i), text=p, source="t", meta={"format": "html"})
+        for i, p in enumerate(pages)
+    ]
+    return [
+        item.reason if isinstance(item, Removed) else "kept" for item in step.run(iter(documents))
+    ]
+
+
+def test_extract_step_skips_pages_without_chinese_only_when_asked() -> None:
+    from mdfs.collect.steps import Extract
+
+    chinese, _ = load("people_health")
+    # the same real page with every Chinese character replaced: nothing a Chinese recipe keeps
+    latin = "".join("x" if "\u4e00" <= ch <= "\u9fff" else ch for ch in chinese)
+    escaped = (
+        "<html><body><p>" + "&#20013;&#25991;，" * 40 + "</p></body></html>"
+    )  # 中文 by reference
+    pages = [chinese, latin, "<p>An English page, caf\u00e9 \u2019quoted\u2019.</p>", escaped]
+
+    assert _step_verdicts(Extract(skip_without_cjk=True), pages) == [
+        "kept", "no_cjk", "no_cjk", "kept",
+    ]  # fmt: skip
+    # off (the step's default): every page is parsed, the Latin ones keep their text
+    assert _step_verdicts(Extract(), pages) == ["kept"] * 4
