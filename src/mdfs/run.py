@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
 from mdfs.collect.readers import expand_inputs, shard_inputs
-from mdfs.engines.shards import Layout, ShardResult, write_atomic_bytes
+from mdfs.engines.shards import Layout, ShardResult
+from mdfs.engines.storage import basename, join, remove, write_atomic_bytes
 from mdfs.errors import UserError
 from mdfs.recipe import Recipe
 from mdfs.report.build import build_report
@@ -35,11 +36,24 @@ def recipe_fingerprint(recipe: Recipe) -> list[dict[str, Any]]:
 
 
 def run_pipeline(
-    inputs: list[str], output: str | Path, recipe: Recipe, engine: Engine, overwrite: bool = False
+    inputs: list[str], output: str | os.PathLike[str], recipe: Recipe, engine: Engine,
+    overwrite: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL."""
+    layout = Layout.for_output(output)
+    try:
+        return _run(inputs, layout, recipe, engine, overwrite)
+    finally:
+        if layout.scratch is not None:  # what must survive a resume is under the URL
+            shutil.rmtree(layout.scratch, ignore_errors=True)
+
+
+def _run(
+    inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, overwrite: bool
 ) -> dict[str, Any]:
-    layout = Layout(Path(output))
-    if overwrite and layout.output.exists():
-        shutil.rmtree(layout.output)
+    fs = layout.fs
+    if overwrite:
+        remove(fs, layout.root, recursive=True)
     input_errors = ShardResult(phase=0, shard="inputs")
 
     def on_error(kind: str, message: str) -> None:
@@ -60,9 +74,9 @@ def run_pipeline(
         {"recipe": recipe_fingerprint(recipe), "shards": shards}, option=orjson.OPT_SORT_KEYS
     )
     digest = hashlib.sha256(manifest).hexdigest()
-    manifest_path = layout.work / "run.json"
-    if manifest_path.exists():
-        previous = orjson.loads(manifest_path.read_bytes()).get("digest")
+    manifest_path = join(layout.work, "run.json")
+    if fs.exists(manifest_path):
+        previous = orjson.loads(fs.cat_file(manifest_path)).get("digest")
         if previous != digest:
             raise UserError(
                 f"{layout.output} holds a run with other inputs or another recipe; "
@@ -70,13 +84,13 @@ def run_pipeline(
             )
         log.info("resuming the run in %s", layout.output)
     layout.make()
-    write_atomic_bytes(manifest_path, orjson.dumps({"digest": digest, "shards": shards}))
+    write_atomic_bytes(manifest_path, orjson.dumps({"digest": digest, "shards": shards}), fs)
 
     started = time.perf_counter()
     results = engine.run(recipe, layout, shards)
     global_figures = {
-        path.name.removesuffix(".done.json"): orjson.loads(path.read_bytes())
-        for path in sorted((layout.work / "global").glob("*.done.json"))
+        basename(path).removesuffix(".done.json"): orjson.loads(fs.cat_file(path))
+        for path in sorted(fs.glob(join(layout.work, "global", "*.done.json")))
     }
     report = build_report(
         [*results, input_errors],
@@ -86,10 +100,9 @@ def run_pipeline(
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
-    write_atomic_bytes(
-        layout.output / "report.json", orjson.dumps(report, option=orjson.OPT_INDENT_2)
-    )
-    write_atomic_bytes(layout.output / "report.html", render_html(report).encode("utf-8"))
+    report_json = orjson.dumps(report, option=orjson.OPT_INDENT_2)
+    write_atomic_bytes(join(layout.root, "report.json"), report_json, fs)
+    write_atomic_bytes(join(layout.root, "report.html"), render_html(report).encode("utf-8"), fs)
     return report
 
 

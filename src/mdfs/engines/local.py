@@ -5,21 +5,21 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
-import orjson
 from tqdm import tqdm
 
 from mdfs.engines.shards import (
     Layout,
     Phase,
     ShardResult,
+    bind_global_steps,
+    decide_global,
+    finish_run,
     plan_phases,
     raise_shard_failures,
     run_shard,
-    write_atomic_bytes,
 )
 from mdfs.recipe import Recipe
 
@@ -31,9 +31,7 @@ _WORKER: dict[str, object] = {}
 
 def _init_worker(recipe: Recipe, layout: Layout) -> None:
     phases = plan_phases(recipe.steps)
-    for phase in phases:
-        if phase.then is not None:
-            phase.then.bind(layout.global_dir(phase.then))
+    bind_global_steps(layout, phases)
     _WORKER.update(recipe=recipe, layout=layout, phases=phases)
 
 
@@ -67,7 +65,12 @@ class LocalEngine:
         _init_worker(recipe, layout)
         results: list[ShardResult] = []
         pool = None
-        if self.workers > 1 and len(shards) > 1:
+        in_process = "memory" in layout.fs.protocol  # other processes would not see its files
+        if in_process and self.workers > 1:
+            log.warning(
+                "%s is in this process's memory: shards run here, one at a time", layout.output
+            )
+        if self.workers > 1 and len(shards) > 1 and not in_process:
             context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
             pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_init_worker,
@@ -77,13 +80,11 @@ class LocalEngine:
             for phase in phases:
                 results.extend(self._run_phase(phase, layout, shards, pool))
                 if phase.then is not None:
-                    self._decide(phase, layout, list(shards))
+                    decide_global(layout, phase.then, sorted(shards))
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
-        (layout.work / "failures.log").unlink(missing_ok=True)
-        for phase in phases[:-1]:
-            shutil.rmtree(layout.work / f"stage-{phase.index}", ignore_errors=True)
+        finish_run(layout, phases)
         return results
 
     def _run_phase(
@@ -93,8 +94,8 @@ class LocalEngine:
         results, todo = [], []
         for shard, files in shards.items():
             marker = layout.stats(phase.index, shard)
-            if marker.exists():
-                results.append(ShardResult.from_json(marker.read_bytes()))
+            if layout.fs.exists(marker):
+                results.append(ShardResult.from_json(layout.fs.cat_file(marker)))
             else:
                 todo.append((shard, files))
         names = ", ".join(step.name for step in phase.steps)
@@ -127,13 +128,3 @@ class LocalEngine:
                         progress.update()
         raise_shard_failures(layout, phase.index, failures)
         return results
-
-    def _decide(self, phase: Phase, layout: Layout, shards: list[str]) -> None:
-        step = phase.then
-        assert step is not None
-        marker = layout.global_done(step)
-        if marker.exists():
-            return
-        log.info("global step %s: deciding over %d shards", step.name, len(shards))
-        figures = step.decide(sorted(shards))
-        write_atomic_bytes(marker, orjson.dumps(figures))

@@ -5,26 +5,40 @@ files, every later phase reads the previous phase's staged output, filtered firs
 global step that separates them. Each shard of each phase writes its outputs atomically and
 then a stats file, which is its completion marker: a shard with a stats file is never run
 again, and a shard without one is run again from scratch, so a run killed at any moment
-resumes to the same result.
+resumes to the same result. The output may be a local folder or an fsspec URL; the commit
+protocol that makes this hold on object stores too is in `mdfs.engines.storage`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import os
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 import zstandard
+from fsspec import AbstractFileSystem
 
 from mdfs.collect.readers import Reader
 from mdfs.document import Document, Removed
+from mdfs.engines.storage import (
+    GlobalFiles,
+    committed,
+    filesystem,
+    is_url,
+    join,
+    remove,
+    remove_stale_attempts,
+    write_atomic_bytes,
+)
 from mdfs.errors import UserError
 from mdfs.pipeline import GlobalStep, Step, run_steps
 from mdfs.recipe import Recipe
@@ -63,75 +77,178 @@ def plan_phases(steps: list[Step]) -> list[Phase]:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a run keeps what. Everything under `work` is MDFS's own bookkeeping."""
+    """Where a run keeps what. Everything under `work` is MDFS's own bookkeeping.
 
-    output: Path
+    `output` is a local path or an fsspec URL; every path below is a string in the terms of
+    `fs`, and every file goes through `fs` by the commit protocol of `mdfs.engines.storage`.
+    Global steps work in a local folder: under the output itself when it is a local path;
+    for a URL in `scratch`, a local folder of this run mirrored to the URL (`global_files`).
+    """
+
+    output: str
+    scratch: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "output", os.fspath(self.output))
+
+    @classmethod
+    def for_output(cls, output: str | os.PathLike[str]) -> Layout:
+        """The layout of a run into `output`, with a fresh scratch folder for a URL."""
+        if not is_url(output):
+            return cls(os.fspath(output))
+        return cls(os.fspath(output), tempfile.mkdtemp(prefix="mdfs-scratch-"))
+
+    # Looked up on each use (~25 µs), not kept: fsspec's own cache hands each process its
+    # own filesystem object, and a client made before a fork (s3fs) must not be reused after.
+    @property
+    def fs(self) -> AbstractFileSystem:
+        return filesystem(self.output)[0]
 
     @property
-    def corpus(self) -> Path:
-        return self.output / "corpus"
+    def root(self) -> str:
+        return filesystem(self.output)[1]
 
     @property
-    def removed(self) -> Path:
-        return self.output / "removed"
+    def corpus(self) -> str:
+        return join(self.root, "corpus")
 
     @property
-    def work(self) -> Path:
-        return self.output / ".mdfs"
+    def removed(self) -> str:
+        return join(self.root, "removed")
 
-    def staged(self, phase: int, shard: str) -> Path:
-        return self.work / f"stage-{phase}" / f"{shard}.jsonl.zst"
+    @property
+    def work(self) -> str:
+        return join(self.root, ".mdfs")
 
-    def stats(self, phase: int, shard: str) -> Path:
-        return self.work / "stats" / f"phase-{phase}" / f"{shard}.json"
+    def staged(self, phase: int, shard: str) -> str:
+        return join(self.work, f"stage-{phase}", f"{shard}.jsonl.zst")
 
-    def global_dir(self, step: GlobalStep) -> Path:
-        return self.work / "global" / step.name
+    def stats(self, phase: int, shard: str) -> str:
+        return join(self.work, "stats", f"phase-{phase}", f"{shard}.json")
 
-    def global_done(self, step: GlobalStep) -> Path:
-        return self.work / "global" / f"{step.name}.done.json"
+    def global_dir(self, step: GlobalStep) -> str:
+        return join(self.work, "global", step.name)
 
-    def corpus_part(self, shard: str) -> Path:
-        return self.corpus / f"part-{shard}.jsonl.gz"
+    def global_done(self, step: GlobalStep) -> str:
+        return join(self.work, "global", f"{step.name}.done.json")
 
-    def removed_part(self, phase: int, shard: str) -> Path:
-        return self.removed / f"phase-{phase}-part-{shard}.jsonl.gz"
+    def corpus_part(self, shard: str) -> str:
+        return join(self.corpus, f"part-{shard}.jsonl.gz")
+
+    def removed_part(self, phase: int, shard: str) -> str:
+        return join(self.removed, f"phase-{phase}-part-{shard}.jsonl.gz")
+
+    def display(self, path: str) -> str:
+        """A path as the user should read it: a URL for a URL output."""
+        return self.fs.unstrip_protocol(path) if is_url(self.output) else path
 
     def make(self) -> None:
-        for path in (self.corpus, self.removed, self.work / "stats", self.work / "global"):
-            path.mkdir(parents=True, exist_ok=True)
+        for path in (
+            self.corpus,
+            self.removed,
+            join(self.work, "stats"),
+            join(self.work, "global"),
+        ):
+            self.fs.makedirs(path, exist_ok=True)
+
+    # -- the files of global steps -------------------------------------------------------
+    def workdir(self, step: GlobalStep) -> Path:
+        """The local folder a global step reads and writes."""
+        if not is_url(self.output):
+            return Path(self.global_dir(step))
+        if self.scratch is None:
+            raise RuntimeError(f"{self.output}: a URL output needs a scratch folder")
+        return Path(self.scratch) / step.name
+
+    def global_files(self, step: GlobalStep) -> GlobalFiles | None:
+        """The mirror of a step's workdir under the output URL; None for a local output,
+        whose workdir is already where a resume finds it."""
+        if not is_url(self.output):
+            return None
+        outputs = join(self.work, "global", f"{step.name}.outputs.json")
+        return GlobalFiles(self.workdir(step), self.fs, self.global_dir(step), outputs)
+
+    def global_location(self, step: GlobalStep) -> str:
+        """Where a step's files are for a process on any host (Spark's near-dedup decide):
+        the workdir for a local output, its mirror's URL for a URL output."""
+        if not is_url(self.output):
+            return str(self.workdir(step))
+        return self.fs.unstrip_protocol(self.global_dir(step))
+
+
+def bind_global_steps(layout: Layout, phases: list[Phase]) -> None:
+    for phase in phases:
+        if phase.then is not None:
+            phase.then.bind(layout.workdir(phase.then))
+
+
+def decide_global(
+    layout: Layout, step: GlobalStep, shards: list[str],
+    spark_decide: Callable[[str], tuple[dict[str, Any], list[str]]] | None = None,
+) -> None:  # fmt: skip
+    """Run a global step's decide once; its done marker makes a resumed run skip it.
+
+    `spark_decide(location)` decides on Spark instead of on the driver: it reads the step's
+    observations and writes per-shard decisions at `location` itself, returning the figures
+    and the names it wrote there.
+    """
+    marker = layout.global_done(step)
+    if layout.fs.exists(marker):
+        return
+    log.info(
+        "global step %s: deciding over %d shards (%s)", step.name, len(shards),
+        "on the driver" if spark_decide is None else "on Spark",
+    )  # fmt: skip
+    mirror = layout.global_files(step)
+    if mirror is not None and spark_decide is None:
+        mirror.pull(mirror.remote_names())  # the driver decides from every shard's files
+    before = mirror.local_files() if mirror is not None else {}
+    if spark_decide is None:
+        figures, written = step.decide(shards), []
+    else:
+        figures, written = spark_decide(layout.global_location(step))
+    if mirror is not None:
+        changed = [n for n, seen in mirror.local_files().items() if before.get(n) != seen]
+        mirror.push(changed)
+        mirror.record_outputs(changed + written, shards)
+    write_atomic_bytes(marker, orjson.dumps(figures), layout.fs)
 
 
 def raise_shard_failures(layout: Layout, phase: int, failures: list[str]) -> None:
     """After a phase: keep the finished shards, write what failed, tell the user to rerun."""
     if not failures:
         return
-    log_path = layout.work / "failures.log"
-    log_path.write_text("\n\n".join(failures), encoding="utf-8")
+    log_path = join(layout.work, "failures.log")
+    write_atomic_bytes(log_path, "\n\n".join(failures).encode("utf-8"), layout.fs)
     first = failures[0].splitlines()[0]
     raise UserError(
         f"{len(failures)} shard(s) of phase {phase} failed ({first}); details in "
-        f"{log_path}. Finished shards are kept: run the same command again to resume."
+        f"{layout.display(log_path)}. Finished shards are kept: run the same command again "
+        "to resume."
     )
 
 
-def atomic_path(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def finish_run(layout: Layout, phases: list[Phase]) -> None:
+    """After the last phase: drop the staged phases, the failure log and dead attempts' files."""
+    remove(layout.fs, join(layout.work, "failures.log"))
+    for phase in phases[:-1]:
+        remove(layout.fs, join(layout.work, f"stage-{phase.index}"), recursive=True)
+    remove_stale_attempts(layout.fs, [layout.corpus, layout.removed, layout.work])
 
 
-def write_atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = atomic_path(path)
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def open_staged_writer(handle: IO[bytes]) -> IO[bytes]:
+    return zstandard.ZstdCompressor(level=3).stream_writer(handle, closefd=False)
 
 
-def open_staged_writer(path: Path) -> IO[bytes]:
-    return zstandard.ZstdCompressor(level=3).stream_writer(open(path, "wb"), closefd=True)
+def open_gzip_writer(handle: IO[bytes]) -> IO[bytes]:
+    # No name and no time in the gzip header: two attempts of a shard write the same bytes.
+    return gzip.GzipFile(
+        filename="", mode="wb", fileobj=handle, compresslevel=CORPUS_GZIP_LEVEL, mtime=0
+    )
 
 
-def read_staged(path: Path) -> Iterator[Document]:
-    with zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True) as raw:
+def read_staged(fs: AbstractFileSystem, path: str) -> Iterator[Document]:
+    with fs.open(path, "rb") as handle, zstandard.ZstdDecompressor().stream_reader(handle) as raw:
         buffer = b""
         while chunk := raw.read(1 << 20):
             buffer += chunk
@@ -182,11 +299,12 @@ def run_shard(
             result.error_examples.append(message)
         log.warning("%s: %s", kind, message)
 
+    fs = layout.fs
     if phase_index == 0:
         reader = Reader(on_error, recipe.collect.max_document_bytes)
         documents: Iterator[Document] = (d for path in files for d in reader.read(path))
     else:
-        documents = read_staged(layout.staged(phase_index - 1, shard))
+        documents = read_staged(fs, layout.staged(phase_index - 1, shard))
 
     def counted(stream: Iterator[Document]) -> Iterator[Document]:
         started = time.monotonic()
@@ -201,22 +319,22 @@ def run_shard(
                 )  # fmt: skip
             yield document
 
-    removed_path = layout.removed_part(phase_index, shard)
-    removed_tmp = atomic_path(removed_path)
-    if phase.last:
-        out_path = layout.corpus_part(shard)
-        out_tmp = atomic_path(out_path)
-        out = gzip.open(out_tmp, "wb", compresslevel=CORPUS_GZIP_LEVEL)  # noqa: SIM115
-    else:
-        out_path = layout.staged(phase_index, shard)
-        out_tmp = atomic_path(out_path)
-        out = open_staged_writer(out_tmp)
-
     for step in phase.steps:
         if isinstance(step, GlobalStep):
+            mirror = layout.global_files(step)
+            if mirror is not None:  # the decision may have been made on another host
+                mirror.pull_decision(shard)
             step.begin_shard(shard)
 
-    with gzip.open(removed_tmp, "wb", compresslevel=CORPUS_GZIP_LEVEL) as removed_file, out:
+    out_path = layout.corpus_part(shard) if phase.last else layout.staged(phase_index, shard)
+    # Both outputs are committed when the block ends, the stats file (the marker) after them.
+    with contextlib.ExitStack() as outputs:
+        raw_removed = outputs.enter_context(committed(fs, layout.removed_part(phase_index, shard)))
+        removed_file = outputs.enter_context(open_gzip_writer(raw_removed))
+        raw_out = outputs.enter_context(committed(fs, out_path))
+        out = outputs.enter_context(
+            open_gzip_writer(raw_out) if phase.last else open_staged_writer(raw_out)
+        )
 
         def on_removed(step_name: str, item: Removed) -> None:
             removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
@@ -239,10 +357,11 @@ def run_shard(
                 result.sources_kept[document.source] += 1
             out.write(document.to_json())
             out.write(b"\n")
-    os.replace(out_tmp, out_path)
-    os.replace(removed_tmp, removed_path)
     result.steps = [s.to_dict() for s in stats]
     if phase.then is not None:
-        phase.then.observe(shard, read_staged(out_path))
-    write_atomic_bytes(layout.stats(phase_index, shard), result.to_json())
+        phase.then.observe(shard, read_staged(fs, out_path))
+        mirror = layout.global_files(phase.then)
+        if mirror is not None:  # before the marker: a resumed run's decide needs it
+            mirror.push_observation(shard)
+    write_atomic_bytes(layout.stats(phase_index, shard), result.to_json(), fs)
     return result

@@ -8,23 +8,25 @@ marker). The driver collects the stats, runs each global step's `decide` between
 the stats to `run_pipeline`, which builds the same report as the local engine's.
 
 Why a failed task is harmless: a shard's outputs have names fixed by (phase, shard) and are
-replaced atomically, so a retried or speculative attempt rewrites the same files with the same
-bytes and never adds a second copy of a document. A shard whose marker exists is not run
-again, neither by a later attempt nor by a rerun of the command. Temporary files that a
-killed attempt left behind are deleted when the run ends.
+committed whole (`mdfs.engines.storage`), so a retried or speculative attempt rewrites the
+same files with the same bytes and never adds a second copy of a document. A shard whose
+marker exists is not run again, neither by a later attempt nor by a rerun of the command.
+Temporary files that a killed attempt left behind are deleted when the run ends.
 
-The output folder must be one filesystem seen at the same path by the driver and every
-executor: any local path on `local[*]` or a one-machine cluster, a shared mount (NFS, Lustre,
-a FUSE-mounted bucket) on a real cluster.
+The output must be one location that the driver and every executor reach: an fsspec URL
+(`s3://`, `hdfs://`, `gs://`…, with its fsspec backend installed on every host), or a path
+seen at the same place everywhere: any local path on `local[*]` or a one-machine cluster, a
+shared mount (NFS, Lustre, a FUSE-mounted bucket) on a real cluster. With a URL, global steps
+work in local scratch on each host and exchange their files through the URL.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import re
-import shutil
 import socket
 import sys
 import traceback
@@ -32,17 +34,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from mdfs.engines.shards import (
     Layout,
     Phase,
     ShardResult,
+    bind_global_steps,
+    decide_global,
+    finish_run,
     plan_phases,
     raise_shard_failures,
     run_shard,
-    write_atomic_bytes,
 )
+from mdfs.engines.storage import join
 from mdfs.errors import UserError
 from mdfs.pipeline import GlobalStep
 from mdfs.recipe import Recipe
@@ -65,8 +68,12 @@ _DEFAULT_CONF = {"spark.python.worker.reuse": "true"}
 
 # Global steps with a Spark-native decide, by step name; any other global step decides on
 # the driver, as on the local engine (exact_dedup holds 8 bytes a document there;
-# paragraph_dedup bounds its memory by its memory_budget_mb).
-SparkDecider = Callable[["SparkSession", GlobalStep, list[str]], dict[str, Any]]
+# paragraph_dedup bounds its memory by its memory_budget_mb). A decider reads the step's
+# files at a location (a local folder or a URL) and writes its decisions there; it returns
+# the report's figures and the names of the files it wrote.
+SparkDecider = Callable[
+    ["SparkSession", GlobalStep, list[str], str], tuple[dict[str, Any], list[str]]
+]
 SPARK_DECIDERS: dict[str, SparkDecider] = {}
 
 
@@ -195,9 +202,7 @@ class SparkEngine:
         from pyspark import cloudpickle
 
         phases = plan_phases(recipe.steps)
-        for phase in phases:
-            if phase.then is not None:
-                phase.then.bind(layout.global_dir(phase.then))
+        bind_global_steps(layout, phases)
         # The recipe travels once per executor as a broadcast; cloudpickle so that steps
         # defined outside an importable module (a notebook, a test) travel too.
         payload = spark.sparkContext.broadcast(cloudpickle.dumps((recipe, layout)))
@@ -210,14 +215,9 @@ class SparkEngine:
                     self._decide(spark, phase.then, layout, sorted(shards))
         finally:
             payload.unpersist()
-        (layout.work / "failures.log").unlink(missing_ok=True)
-        for phase in phases[:-1]:
-            shutil.rmtree(layout.work / f"stage-{phase.index}", ignore_errors=True)
-        # A killed attempt leaves its half-written temporary files (named by its pid); the
-        # finished run has no attempt left to need them.
-        for folder in (layout.corpus, layout.removed, layout.work):
-            for stale in folder.rglob(".*.tmp-*"):
-                stale.unlink(missing_ok=True)
+        # A killed attempt leaves its half-written attempt files; the finished run has no
+        # attempt left to need them.
+        finish_run(layout, phases)
         return results
 
     def _run_phase(
@@ -227,8 +227,8 @@ class SparkEngine:
         results, todo = [], []
         for shard, files in shards.items():
             marker = layout.stats(phase.index, shard)
-            if marker.exists():
-                results.append(ShardResult.from_json(marker.read_bytes()))
+            if layout.fs.exists(marker):
+                results.append(ShardResult.from_json(layout.fs.cat_file(marker)))
             else:
                 todo.append((phase.index, shard, files))
         if not todo:
@@ -263,16 +263,11 @@ class SparkEngine:
     def _decide(
         self, spark: SparkSession, step: GlobalStep, layout: Layout, shards: list[str]
     ) -> None:
-        marker = layout.global_done(step)
-        if marker.exists():
-            return
         decider = spark_decider(step)
-        log.info(
-            "global step %s: deciding over %d shards (%s)", step.name, len(shards),
-            "on Spark" if decider else "on the driver",
-        )  # fmt: skip
-        figures = decider(spark, step, shards) if decider else step.decide(shards)
-        write_atomic_bytes(marker, orjson.dumps(figures))
+        if decider is None:
+            decide_global(layout, step, shards)
+        else:
+            decide_global(layout, step, shards, lambda where: decider(spark, step, shards, where))
 
 
 # -- what runs in the executors -------------------------------------------------------------
@@ -288,10 +283,17 @@ def _executor_state(run_key: str, payload: Broadcast[bytes]) -> tuple[Recipe, La
         from pyspark import cloudpickle
 
         recipe, layout = cloudpickle.loads(payload.value)
+        if layout.scratch is not None and not os.path.isdir(layout.scratch):
+            # Not the driver's host: scratch in the executor's own folder of this application
+            # (removed with the container on YARN and Kubernetes; on a standalone cluster
+            # by spark.worker.cleanup.enabled), not in a /tmp that nothing empties.
+            from pyspark import SparkFiles
+
+            root = os.path.abspath(SparkFiles.getRootDirectory())
+            scratch = os.path.join(root, "mdfs-scratch", run_key)
+            layout = dataclasses.replace(layout, scratch=scratch)
         phases = plan_phases(recipe.steps)
-        for phase in phases:
-            if phase.then is not None:
-                phase.then.bind(layout.global_dir(phase.then))
+        bind_global_steps(layout, phases)
         _use_task_gpu(recipe)
         _EXECUTOR_STATE.clear()  # a finished run's models must not stay in memory
         state = _EXECUTOR_STATE[run_key] = (recipe, layout, phases)
@@ -339,15 +341,15 @@ def _run_task(
     """
     phase_index, shard, files = item
     recipe, layout, phases = _executor_state(run_key, payload)
-    if not (layout.work / "run.json").exists():
+    if not layout.fs.exists(join(layout.work, "run.json")):
         return shard, None, (
-            f"the output folder {layout.output} is not visible on executor host "
-            f"{socket.gethostname()}: the Spark engine needs one filesystem shared by the "
-            "driver and all executors at the same path"
+            f"the output {layout.output} is not visible on executor host "
+            f"{socket.gethostname()}: the Spark engine needs an output that the driver and "
+            "all executors reach at the same path or URL (a shared filesystem, s3://, hdfs://)"
         )  # fmt: skip
     marker = layout.stats(phase_index, shard)
-    if marker.exists():  # another attempt of this task finished it
-        return shard, marker.read_bytes(), None
+    if layout.fs.exists(marker):  # another attempt of this task finished it
+        return shard, layout.fs.cat_file(marker), None
     try:
         result = run_shard(recipe, phases, layout, phase_index, shard, files)
     except Exception as error:

@@ -19,14 +19,15 @@ from __future__ import annotations
 import bisect
 import functools
 import logging
-import shutil
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
+import fsspec
 import numpy as np
 import orjson
+
+from mdfs.engines.storage import filesystem, join, remove, write_atomic_bytes
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -92,8 +93,17 @@ def connected_components(edges: DataFrame, max_iterations: int = 64) -> DataFram
 # -- the near_dedup step (mdfs.coarse.near_dedup) -----------------------------------------
 
 
-def decide_near_dedup(spark: SparkSession, step: Any, shards: list[str]) -> dict[str, Any]:
-    """`NearDedup.decide` on Spark, reading and writing the step's own workdir files.
+def decide_near_dedup(
+    spark: SparkSession, step: Any, shards: list[str], location: str
+) -> tuple[dict[str, Any], list[str]]:
+    """`NearDedup.decide` on Spark, reading and writing the step's files at `location`.
+
+    `location` is the step's workdir, or for a URL output the folder under the URL that
+    mirrors it: executors read every shard's observations and write each shard's decision
+    (`<shard>.near.json`) there, so no file goes through the driver. The Spark checkpoints
+    of the clustering go there too (`spark-checkpoints`), so Hadoop must know that URL's
+    scheme (hdfs:// and file:// it does; s3:// needs `fs.s3.impl`, see the README). Returns
+    the report's figures and the names of the decision files.
 
     The same rules as the step's decide, step by step: in each LSH bucket (documents sorted
     by run order) every member pairs with the bucket's first document and with the one before
@@ -104,12 +114,10 @@ def decide_near_dedup(spark: SparkSession, step: Any, shards: list[str]) -> dict
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from mdfs.engines.shards import write_atomic_bytes
-
     started = time.perf_counter()
     context = spark.sparkContext
-    checkpoints = step.workdir / "spark-checkpoints"
-    context.setCheckpointDir(str(checkpoints))
+    checkpoints = join(location, "spark-checkpoints")
+    context.setCheckpointDir(checkpoints)
     context.setJobDescription(f"mdfs {step.name}: MinHash bands → clusters")
 
     # Every source of documents: a reference index's shards first, then this run's.
@@ -119,8 +127,8 @@ def decide_near_dedup(spark: SparkSession, step: Any, shards: list[str]) -> dict
     reference_docs = sum(size for *_, size in sources)
     offset = reference_docs
     for shard in shards:
-        meta = orjson.loads((step.workdir / f"{shard}.meta.json").read_bytes())
-        sources.append((str(step.workdir), shard, offset, int(meta["documents"])))
+        meta = orjson.loads(_read_bytes(location, f"{shard}.meta.json"))
+        sources.append((location, shard, offset, int(meta["documents"])))
         offset += int(meta["documents"])
     total = offset
     num_perm = step.num_perm
@@ -202,7 +210,7 @@ def decide_near_dedup(spark: SparkSession, step: Any, shards: list[str]) -> dict
                 else:
                     removed[str(node - start)] = kept_id
             decision = {"removed": removed, "cluster_size": sizes}
-            write_atomic_bytes(Path(folder) / f"{shard}.near.json", orjson.dumps(decision))
+            write_atomic_bytes(join(folder, f"{shard}.near.json"), orjson.dumps(decision))
             yield index, len(removed)
 
     # Each shard's decision is written by an executor; only (shard, count) pairs come back.
@@ -222,11 +230,11 @@ def decide_near_dedup(spark: SparkSession, step: Any, shards: list[str]) -> dict
         if index not in written:
             folder, shard, _, _ = sources[index]
             empty = {"removed": {}, "cluster_size": {}}
-            write_atomic_bytes(Path(folder) / f"{shard}.near.json", orjson.dumps(empty))
+            write_atomic_bytes(join(folder, f"{shard}.near.json"), orjson.dumps(empty))
     step._write_index(shards, [sources[i][3] for i in own])
     sizes = clustered.groupBy("root").count().agg(F.count("*"), F.max("count")).first()
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    return {
+    remove(*filesystem(checkpoints), recursive=True)
+    figures = {
         "documents": total - reference_docs,
         "reference_documents": reference_docs,
         "candidate_pairs": candidates,
@@ -237,6 +245,7 @@ def decide_near_dedup(spark: SparkSession, step: Any, shards: list[str]) -> dict
         "decided_on": "spark",
         "seconds": round(time.perf_counter() - started, 2),
     }
+    return figures, [f"{sources[i][1]}.near.json" for i in own]
 
 
 def _arrow_batch(**columns: Any) -> Any:
@@ -245,9 +254,26 @@ def _arrow_batch(**columns: Any) -> Any:
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 
 
+# The readers run in executors; `folder` is a local path or a URL, both opened by fsspec.
+
+
+def _open(folder: str, name: str) -> IO[bytes]:
+    return fsspec.open(join(folder, name), "rb").open()
+
+
+def _read_bytes(folder: str, name: str) -> bytes:
+    with _open(folder, name) as handle:
+        return handle.read()
+
+
+def _load(folder: str, name: str) -> np.ndarray:
+    with _open(folder, name) as handle:
+        return np.load(handle)
+
+
 def _read_bands(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
-    keys = np.load(Path(folder) / f"{shard}.lsh.keys.npy")
-    rows = np.load(Path(folder) / f"{shard}.lsh.rows.npy")
+    keys = _load(folder, f"{shard}.lsh.keys.npy")
+    rows = _load(folder, f"{shard}.lsh.rows.npy")
     # keys are compared for equality only, so their bits can travel as signed longs
     yield _arrow_batch(key=keys.view(np.int64), doc=rows.astype(np.int64) + offset)
 
@@ -259,28 +285,30 @@ def _read_signatures(
 
     if size == 0:  # a shard that lost every document before this step: nothing to map
         return
-    table = np.memmap(
-        Path(folder) / f"{shard}.sig.bin", dtype=np.uint32, mode="r", shape=(size, num_perm)
-    )
-    for lo in range(0, size, SIGNATURE_BATCH):
-        block = np.array(table[lo : lo + SIGNATURE_BATCH]).view(np.int32)
-        bounds = np.arange(0, (len(block) + 1) * num_perm, num_perm, dtype=np.int32)
-        yield _arrow_batch(
-            doc=np.arange(offset + lo, offset + lo + len(block), dtype=np.int64),
-            sig=pa.ListArray.from_arrays(bounds, block.ravel()),
-        )
-    del table
+    row_bytes = num_perm * 4  # uint32 values, row-major: read a batch of rows at a time
+    with _open(folder, f"{shard}.sig.bin") as table:
+        for lo in range(0, size, SIGNATURE_BATCH):
+            rows = min(SIGNATURE_BATCH, size - lo)
+            data = table.read(rows * row_bytes)
+            if len(data) != rows * row_bytes:
+                raise ValueError(f"{shard}.sig.bin in {folder} is shorter than {size} rows")
+            block = np.frombuffer(data, dtype=np.int32).reshape(rows, num_perm)
+            bounds = np.arange(0, (rows + 1) * num_perm, num_perm, dtype=np.int32)
+            yield _arrow_batch(
+                doc=np.arange(offset + lo, offset + lo + rows, dtype=np.int64),
+                sig=pa.ListArray.from_arrays(bounds, block.ravel()),
+            )
 
 
 def _read_lengths(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
-    lengths = np.load(Path(folder) / f"{shard}.lengths.npy").astype(np.int64)
+    lengths = _load(folder, f"{shard}.lengths.npy").astype(np.int64)
     yield _arrow_batch(doc=np.arange(offset, offset + len(lengths), dtype=np.int64), length=lengths)
 
 
 def _read_ids(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
     import pyarrow as pa
 
-    ids = orjson.loads((Path(folder) / f"{shard}.ids.json").read_bytes())
+    ids = orjson.loads(_read_bytes(folder, f"{shard}.ids.json"))
     yield _arrow_batch(
         doc=np.arange(offset, offset + len(ids), dtype=np.int64), id=pa.array(ids, pa.string())
     )

@@ -60,11 +60,12 @@ def decision_of(record: dict[str, Any]) -> Decision | None:
 def run_files(run_dir: Path) -> list[Path]:
     """The shards of a run's output; a UserError if DIR is not one."""
     layout = Layout(run_dir)
+    corpus, removed = Path(layout.corpus), Path(layout.removed)
     if not run_dir.is_dir():
         raise UserError(f"{run_dir} is not a directory")
-    if not layout.corpus.is_dir() and not layout.removed.is_dir():
+    if not corpus.is_dir() and not removed.is_dir():
         raise UserError(f"{run_dir} is not an `mdfs run` output (no corpus/ or removed/ in it)")
-    return sorted(layout.corpus.glob("*.jsonl.gz")) + sorted(layout.removed.glob("*.jsonl.gz"))
+    return sorted(corpus.glob("*.jsonl.gz")) + sorted(removed.glob("*.jsonl.gz"))
 
 
 def iter_decisions(run_dir: Path) -> Iterator[tuple[dict[str, Any], Decision]]:

@@ -1,0 +1,207 @@
+"""Where a run's files live, and how a file is committed: a local folder or any fsspec URL.
+
+An output is a plain local path (`out/sample`) or an fsspec URL (`file:///data/out`,
+`s3://bucket/run`, `hdfs://nn/run`, `memory://run` inside one process). Every file of a run
+is written and read through the fsspec filesystem of that location, local ones included, so
+there is one code path and a local run tests it.
+
+The commit protocol, the same on every filesystem:
+
+1. A file is written under an attempt name beside its final name,
+   `.<name>.tmp-<random>`, unique to the writer (speculative Spark attempts of one task on two
+   hosts never share one).
+2. It is then moved to its final name, which depends only on what the file is (phase, shard),
+   never on the attempt. On a local filesystem and HDFS the move is a rename (atomic); on an
+   object store (S3, GCS, Azure) a server-side copy, and an object appears whole or not at
+   all. So a reader never sees half a file under a final name. Where the filesystem refuses to
+   move onto an existing file (HDFS), the file already there came from another attempt of the
+   same shard, which writes the same content: this attempt's copy is dropped.
+3. A shard's stats file is committed last, after all its outputs: it is the completion
+   marker. A shard with a marker is done and never runs again; a shard without one runs again
+   from scratch and overwrites its outputs with the same documents. So a retried or
+   speculative task, or a rerun after a crash, never adds a document twice.
+
+Attempt files that a killed writer left behind are removed when the run ends
+(`remove_stale_attempts`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import fsspec
+import orjson
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
+
+_ATTEMPT = re.compile(r"^\..+\.tmp-[0-9a-f]+$")
+
+
+def filesystem(location: str | os.PathLike[str]) -> tuple[AbstractFileSystem, str]:
+    """The fsspec filesystem of a path or URL, and the path in that filesystem's terms."""
+    return fsspec.core.url_to_fs(os.fspath(location))
+
+
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """True for `scheme://…`; False for a plain local path (also one like `C:\\data`)."""
+    return fsspec.core.split_protocol(os.fspath(location))[0] is not None
+
+
+def join(folder: str, *names: str) -> str:
+    return "/".join([folder.rstrip("/"), *names])
+
+
+def parent(path: str) -> str:
+    return path.rsplit("/", 1)[0]
+
+
+def basename(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def attempt_name(path: str) -> str:
+    """The name this writer uses until the file is complete (hidden: a glob skips it)."""
+    return join(parent(path), f".{basename(path)}.tmp-{uuid.uuid4().hex}")
+
+
+def publish(fs: AbstractFileSystem, attempt: str, path: str) -> None:
+    """Move a complete attempt file to its final name."""
+    if isinstance(fs, LocalFileSystem):
+        os.replace(attempt, path)  # atomic, and replaces a file another attempt committed
+        return
+    try:
+        fs.mv(attempt, path)
+    except OSError:
+        if not fs.exists(path):
+            raise
+        # another attempt of the same shard committed the same content first (HDFS does not
+        # rename onto an existing file)
+        fs.rm_file(attempt)
+
+
+@contextlib.contextmanager
+def committed(fs: AbstractFileSystem, path: str) -> Iterator[IO[bytes]]:
+    """A binary file to write that appears at `path`, whole, when the block ends without error."""
+    fs.makedirs(parent(path), exist_ok=True)
+    attempt = attempt_name(path)
+    try:
+        with fs.open(attempt, "wb") as handle:
+            yield handle
+    except BaseException:
+        with contextlib.suppress(OSError):
+            fs.rm_file(attempt)
+        raise
+    publish(fs, attempt, path)
+
+
+def write_atomic_bytes(
+    path: str | os.PathLike[str], data: bytes, fs: AbstractFileSystem | None = None
+) -> None:
+    """Write a whole file by the commit protocol; `path` is in `fs`'s terms when `fs` is given."""
+    if fs is None:
+        fs, path = filesystem(path)
+    with committed(fs, os.fspath(path)) as handle:
+        handle.write(data)
+
+
+def remove(fs: AbstractFileSystem, path: str, recursive: bool = False) -> None:
+    """Remove a file or folder if it is there."""
+    with contextlib.suppress(FileNotFoundError):
+        if fs.exists(path):
+            fs.rm(path, recursive=recursive)
+
+
+def remove_stale_attempts(fs: AbstractFileSystem, folders: list[str]) -> None:
+    """Delete the attempt files of writers that died; only when no attempt is left running."""
+    for folder in folders:
+        if not fs.exists(folder):
+            continue
+        for path in fs.find(folder):
+            if _ATTEMPT.match(basename(path)):
+                with contextlib.suppress(FileNotFoundError):
+                    fs.rm_file(path)
+
+
+class GlobalFiles:
+    """A global step's local workdir, mirrored to a folder under an output URL.
+
+    Global steps (deduplication) read and write numpy files and memory maps in a local folder.
+    With a URL output that folder is local scratch, and the files a later process needs go
+    through the output URL: what `observe` wrote for a shard (`<shard>.*`, pushed by the task
+    before its completion marker), and what `decide` wrote (pushed by the driver before the
+    step's done marker, and listed in `outputs` so a task fetches only what its shard's
+    `filter_shard` may read). Whatever is in the URL survives a crash; the scratch does not
+    need to. A step's state is the flat set of files in its workdir (subfolders are its
+    own scratch).
+    """
+
+    def __init__(self, local: Path, fs: AbstractFileSystem, remote: str, outputs: str) -> None:
+        self.local = local
+        self.fs = fs
+        self.remote = remote
+        self.outputs = outputs  # JSON: {"shared": [names], "shards": {shard: [names]}}
+
+    def local_files(self) -> dict[str, tuple[int, int]]:
+        """name -> (size, mtime in ns) of the files in the workdir."""
+        if not self.local.is_dir():
+            return {}
+        return {
+            entry.name: (entry.stat().st_size, entry.stat().st_mtime_ns)
+            for entry in os.scandir(self.local)
+            if entry.is_file() and not _ATTEMPT.match(entry.name)
+        }
+
+    def push(self, names: list[str]) -> None:
+        self.fs.makedirs(self.remote, exist_ok=True)
+        for name in names:
+            path = join(self.remote, name)
+            attempt = attempt_name(path)
+            self.fs.put_file(str(self.local / name), attempt)
+            publish(self.fs, attempt, path)
+
+    def pull(self, names: list[str]) -> None:
+        """Fetch the named files that this host does not hold yet (they never change once in
+        the URL: observations and decisions are written once per run)."""
+        self.local.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            target = self.local / name
+            if target.exists():
+                continue
+            # two worker processes of one host may fetch the same file at once
+            partial = self.local / f".{name}.tmp-{uuid.uuid4().hex}"
+            self.fs.get_file(join(self.remote, name), str(partial))
+            # time 0: whatever `decide` rewrites afterwards shows as changed (`local_files`),
+            # even within the clock tick of the copy
+            os.utime(partial, ns=(0, 0))
+            os.replace(partial, target)
+
+    def remote_names(self) -> list[str]:
+        if not self.fs.exists(self.remote):
+            return []
+        names = (basename(p) for p in self.fs.find(self.remote, maxdepth=1))
+        return sorted(n for n in names if not _ATTEMPT.match(n))
+
+    def push_observation(self, shard: str) -> None:
+        self.push([name for name in self.local_files() if name.startswith(f"{shard}.")])
+
+    def record_outputs(self, names: list[str], shards: list[str]) -> None:
+        """List all that `decide` wrote (pushed already), per shard and shared."""
+        by_shard: dict[str, list[str]] = {}
+        shared: list[str] = []
+        for name in sorted(set(names)):
+            shard = name.split(".", 1)[0]
+            (by_shard.setdefault(shard, []) if shard in shards else shared).append(name)
+        write_atomic_bytes(
+            self.outputs, orjson.dumps({"shared": shared, "shards": by_shard}), self.fs
+        )
+
+    def pull_decision(self, shard: str) -> None:
+        """Fetch what `filter_shard` may read for this shard: its decision, shared files."""
+        outputs = orjson.loads(self.fs.cat_file(self.outputs))
+        self.pull(outputs["shared"] + outputs["shards"].get(shard, []))
