@@ -131,6 +131,33 @@ def test_near_dedup_step_on_spark_equals_local(
     assert sum(r["meta"]["duplicate_cluster_size"] > 1 for r in kept.values()) >= 20
 
 
+def test_url_output_equals_local_engine(
+    engine, near_duplicate_inputs: Path, tmp_path: Path
+) -> None:
+    """An output given as a URL: tasks write through fsspec, global steps work in scratch and
+    exchange files through the URL; near_dedup's Spark decide reads and writes the URL."""
+    pytest.importorskip("mdfs.coarse.near_dedup")
+    from mdfs.engines.local import LocalEngine
+
+    recipe = {
+        "collect": {"shard_max_files": 1},
+        "steps": [{"normalize": {}}, {"exact_dedup": {}}, {"near_dedup": {}},
+                  {"paragraph_dedup": {}}],
+    }  # fmt: skip
+    inputs = [str(near_duplicate_inputs)]
+    run_pipeline(inputs, tmp_path / "local", parse_recipe(recipe), LocalEngine(2))
+    url = (tmp_path / "spark").as_uri()
+    report = run_pipeline(inputs, url, parse_recipe(recipe), engine)
+    assert_same_run(tmp_path / "spark", tmp_path / "local")
+    assert report["global_steps"]["near_dedup"]["decided_on"] == "spark"
+    assert report["global_steps"]["near_dedup"]["near_duplicates"] >= 40
+    decisions = json.loads(
+        (tmp_path / "spark" / ".mdfs" / "global" / "near_dedup.outputs.json").read_text()
+    )
+    assert decisions["shards"]["00000"] == ["00000.near.json"]  # written by executors
+    assert not list((tmp_path / "spark").rglob(".*.tmp-*"))
+
+
 def test_resources_load_once_per_python_worker(
     engine, spark_inputs: Path, recipe_file: Path, local_reference: Path, tmp_path: Path
 ) -> None:
