@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import time
 from collections import Counter
 from typing import Any, Protocol
@@ -14,7 +13,7 @@ import orjson
 
 from mdfs.collect.readers import expand_inputs, shard_inputs
 from mdfs.engines.shards import Layout, ShardResult
-from mdfs.engines.storage import basename, join, remove, write_atomic_bytes
+from mdfs.engines.storage import basename, join, remove, remove_scratch, write_atomic_bytes
 from mdfs.errors import UserError
 from mdfs.recipe import Recipe
 from mdfs.report.build import build_report
@@ -45,7 +44,7 @@ def run_pipeline(
         return _run(inputs, layout, recipe, engine, overwrite)
     finally:
         if layout.scratch is not None:  # what must survive a resume is under the URL
-            shutil.rmtree(layout.scratch, ignore_errors=True)
+            remove_scratch(layout.scratch)
 
 
 def _run(

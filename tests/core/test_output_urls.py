@@ -208,3 +208,90 @@ def test_url_output_resumes_after_interruption(
     resumed["steps"] = [s for s in resumed["steps"] if s[0] != "fail_once"]
     resumed["global_steps"].pop("fail_once")
     assert (kept, removed, resumed) == (local_run[0], local_run[1], expected)
+
+
+# -- `mdfs dedup` and `mdfs classify` into a URL ------------------------------------------
+
+
+def test_dedup_url_output_equals_local_path(
+    inputs: Path, memory_url: str, tmp_path: Path, scratch_root: Path
+) -> None:
+    """`mdfs dedup` writes through run_pipeline, so a URL holds what a plain path holds."""
+    plain = tmp_path / "dedup"
+    files = str(inputs / "*.jsonl")
+    assert main(["dedup", files, "-o", str(plain), "--workers", "1"]) == 0
+    assert main(["dedup", files, "-o", memory_url, "--workers", "1"]) == 0
+    expected = read_output(str(plain))
+    assert expected[2]["global_steps"]["near_dedup"]["near_duplicates"] >= 5
+    kept, removed, report = read_output(memory_url)
+    assert (kept, removed, counts(report)) == (expected[0], expected[1], counts(expected[2]))
+    assert list(scratch_root.iterdir()) == []
+
+
+def test_dedup_reference_url_is_a_one_line_error(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--reference reads a local index only; a URL is refused with a message, not a traceback."""
+    reference = "s3://bucket/earlier-run"
+    args = ["dedup", str(inputs), "-o", str(tmp_path / "out"), "--reference", reference]
+    assert main(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("mdfs dedup: error:") and reference in error
+    assert len(error.splitlines()) == 1
+
+
+def test_classify_url_output_equals_local_path(
+    inputs: Path, memory_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """predictions.jsonl through fsspec: the same lines as in a local folder, one per input
+    document in input order, and no attempt file left."""
+    pytest.importorskip("fasttext")
+    common = [
+        "classify",
+        str(inputs / "*.jsonl"),
+        "--backend",
+        "fasttext",
+    ]  # the shipped model, fast
+    assert main([*common, "--output", str(tmp_path / "plain")]) == 0
+    assert main([*common, "--output", memory_url]) == 0
+    assert f"-> {memory_url}/predictions.jsonl" in capsys.readouterr().out
+    expected = (tmp_path / "plain" / "predictions.jsonl").read_bytes()
+    fs, root = fsspec.core.url_to_fs(memory_url)
+    assert fs.cat_file(f"{root}/predictions.jsonl") == expected
+    assert fs.find(root) == [f"{root}/predictions.jsonl"]
+    ids = [
+        json.loads(line)["id"]
+        for part in sorted(inputs.glob("*.jsonl"))
+        for line in part.read_text(encoding="utf-8").splitlines()
+    ]
+    predictions = [orjson.loads(line) for line in expected.splitlines()]
+    assert [p["id"] for p in predictions] == ids
+    assert {p["label"] for p in predictions} <= {"high", "low", "ad"}
+    assert all(set(p["scores"]) == {"high", "low", "ad"} for p in predictions)
+
+
+# -- scratch of a killed run ----------------------------------------------------------------
+
+
+def test_scratch_a_killed_run_left_goes_with_the_next_run(
+    inputs: Path, memory_url: str, scratch_root: Path
+) -> None:
+    """kill -9 skips every cleanup: the next run into the same output removes that scratch
+    when it starts, and the scratch of another output is left alone."""
+    from mdfs.engines.shards import Layout
+    from mdfs.engines.storage import remove_scratch, scratch_for
+
+    killed = Path(scratch_for(memory_url))  # as a run that was killed after it started
+    (killed / "exact_dedup").mkdir()
+    (killed / "exact_dedup" / "00000.hashes.npy").write_bytes(b"left behind")
+    other = Path(scratch_for(f"{memory_url}-other"))
+    assert killed.parent != other.parent  # one folder per output
+
+    layout = Layout.for_output(memory_url)  # the next run starts
+    assert layout.scratch is not None and Path(layout.scratch).is_dir()
+    assert not killed.exists() and other.is_dir()
+    remove_scratch(layout.scratch)
+
+    args = ["run", str(inputs), "-o", memory_url, "--recipe", str(inputs / "recipe.yaml")]
+    assert main([*args, "--workers", "1"]) == 0  # and a whole run leaves nothing behind
+    assert list(scratch_root.iterdir()) == [other.parent]

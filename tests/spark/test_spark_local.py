@@ -230,17 +230,19 @@ def test_quality_classifier_step_on_spark_equals_local(
 def test_classify_command_on_spark_equals_local(
     engine, tiny_model: Path, spark_inputs: Path, tmp_path: Path
 ) -> None:
+    """Predictions written by executors through fsspec (a file:// URL), joined by the driver."""
     files = [str(spark_inputs / "crawl-0.warc.gz"), str(spark_inputs / "seed_page.txt")]
     common = ["classify", *files, "--model", str(tiny_model)]
     with contextlib.redirect_stdout(io.StringIO()):
         assert main([*common, "--output", str(tmp_path / "local")]) == 0
         spark = ["--engine", "spark", "--master", "local[2]"]
-        assert main([*common, "--output", str(tmp_path / "spark"), *spark]) == 0
+        assert main([*common, "--output", (tmp_path / "spark").as_uri(), *spark]) == 0
 
     def predictions(folder: Path) -> list[dict]:
         return [json.loads(line) for line in (folder / "predictions.jsonl").open()]
 
     local, on_spark = predictions(tmp_path / "local"), predictions(tmp_path / "spark")
+    assert len(local) >= 5  # the pages of one WARC file and the seed page
     assert [(p["id"], p["label"]) for p in on_spark] == [(p["id"], p["label"]) for p in local]
     for a, b in zip(local, on_spark, strict=True):
         assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)

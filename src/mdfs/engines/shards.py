@@ -15,7 +15,6 @@ import contextlib
 import gzip
 import logging
 import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from mdfs.engines.storage import (
     join,
     remove,
     remove_stale_attempts,
+    scratch_for,
     write_atomic_bytes,
 )
 from mdfs.errors import UserError
@@ -96,7 +96,7 @@ class Layout:
         """The layout of a run into `output`, with a fresh scratch folder for a URL."""
         if not is_url(output):
             return cls(os.fspath(output))
-        return cls(os.fspath(output), tempfile.mkdtemp(prefix="mdfs-scratch-"))
+        return cls(os.fspath(output), scratch_for(output))
 
     # Looked up on each use (~25 µs), not kept: fsspec's own cache hands each process its
     # own filesystem object, and a client made before a fork (s3fs) must not be reused after.

@@ -284,7 +284,9 @@ def _executor_state(run_key: str, payload: Broadcast[bytes]) -> tuple[Recipe, La
 
         recipe, layout = cloudpickle.loads(payload.value)
         if layout.scratch is not None and not os.path.isdir(layout.scratch):
-            # Not the driver's host: scratch in the executor's own folder of this application
+            # Not the driver's host (the driver's scratch is a folder of this run alone, so
+            # finding it means sharing the driver's host, never a stale run's leftovers):
+            # scratch in the executor's own folder of this application
             # (removed with the container on YARN and Kubernetes; on a standalone cluster
             # by spark.worker.cleanup.enabled), not in a /tmp that nothing empties.
             from pyspark import SparkFiles

@@ -5,13 +5,15 @@ task that reads its documents, scores them in batches of 256 with a model loaded
 executor Python worker (on the task's GPU when Spark gives it one), and writes its
 predictions to a part file named by the group. The driver then joins the parts in input
 order into DIR/predictions.jsonl, so the file is the one the local command writes, and a
-retried task only rewrites its own part.
+retried task only rewrites its own part. DIR is a local path or an fsspec URL that every
+executor can reach; parts and the joined file are committed as `mdfs.engines.storage` commits
+any file (attempt name, then a move), so a retried or speculative task never leaves half a part.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import sys
 import time
 import traceback
@@ -20,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from mdfs.engines.spark import SparkEngine, task_gpus
+from mdfs.engines.storage import committed, filesystem, is_url, join, remove
 from mdfs.errors import UserError
 
 GROUP_MAX_BYTES = 128_000_000
 GROUP_MAX_FILES = 256
-BATCH_DOCUMENTS = 256
 
 # The scorer an executor's Python worker loaded, by its settings: loaded once, not per task.
 _SCORERS: dict[tuple[Any, ...], Any] = {}
@@ -42,9 +44,17 @@ def classify_on_spark(args: argparse.Namespace) -> int:
         raise UserError("no input files found")
     if args.model and not Path(args.model).exists():
         raise UserError(f"model {args.model} does not exist")
-    output = Path(args.output)
-    parts = output / ".parts"
-    parts.mkdir(parents=True, exist_ok=True)
+    fs, root = filesystem(args.output)
+    if "memory" in fs.protocol:  # Spark's Python workers are other processes: they cannot see it
+        raise UserError(
+            f"{args.output} lives in this process's memory; give Spark a file://, "
+            "hdfs://, s3://… output that every executor reaches"
+        )
+    # Executors find the output by URL: a relative local path would resolve in their own
+    # working folders.
+    location = fs.unstrip_protocol(root)
+    parts = join(root, ".parts")
+    remove(fs, parts, recursive=True)  # an earlier failed run's parts; groups may differ now
     groups = list(enumerate(shard_inputs(files, GROUP_MAX_BYTES, GROUP_MAX_FILES)))
     settings = (
         str(Path(args.model).resolve()) if args.model else None,
@@ -60,7 +70,7 @@ def classify_on_spark(args: argparse.Namespace) -> int:
 
         def task(items: Iterator[tuple[int, list[str]]]) -> Iterator[tuple]:
             for index, group in items:
-                yield _classify_group(settings, str(parts), index, group)
+                yield _classify_group(settings, location, index, group)
 
         outcomes = context.parallelize(groups, len(groups)).mapPartitions(task).collect()
     finally:
@@ -75,28 +85,35 @@ def classify_on_spark(args: argparse.Namespace) -> int:
         count += documents
     if failures:
         raise UserError(f"{len(failures)} task(s) failed: {failures[0].splitlines()[0]}")
-    target = output / "predictions.jsonl"
-    tmp = output / f".predictions.jsonl.tmp-{os.getpid()}"
-    with tmp.open("wb") as joined:
+    target = join(root, "predictions.jsonl")
+    with committed(fs, target) as joined:
         for index, _ in groups:
-            joined.write((parts / f"part-{index:05d}.jsonl").read_bytes())
-    os.replace(tmp, target)
-    for index, _ in groups:
-        (parts / f"part-{index:05d}.jsonl").unlink()
-    parts.rmdir()
+            if not fs.exists(_part(parts, index)):
+                raise UserError(
+                    f"{fs.unstrip_protocol(_part(parts, index))} is missing: the executors "
+                    "wrote where the driver cannot see; the output must be one location that "
+                    "the driver and all executors reach (a shared filesystem, s3://, hdfs://)"
+                )
+            with fs.open(_part(parts, index), "rb") as part:
+                shutil.copyfileobj(part, joined)
+    remove(fs, parts, recursive=True)
     seconds = time.perf_counter() - started
-    print(f"{count} documents classified in {seconds:.1f}s on Spark -> {target}")
+    where = fs.unstrip_protocol(target) if is_url(args.output) else target
+    print(f"{count} documents classified in {seconds:.1f}s on Spark -> {where}")
     return 0
 
 
+def _part(parts: str, index: int) -> str:
+    return join(parts, f"part-{index:05d}.jsonl")
+
+
 def _classify_group(
-    settings: tuple[Any, ...], parts: str, index: int, files: list[str]
+    settings: tuple[Any, ...], output: str, index: int, files: list[str]
 ) -> tuple[int, int, list[str], str | None]:
     """(group, documents, skipped-input messages, failure or None); writes the group's part."""
-    from mdfs.collect.extract import extract_main_text
     from mdfs.collect.readers import Reader
-    from mdfs.fine.commands import _write_predictions
-    from mdfs.fine.scoring import load_scorer, score_documents
+    from mdfs.fine.commands import classify_files
+    from mdfs.fine.scoring import load_scorer
 
     problems: list[str] = []
     try:
@@ -107,23 +124,11 @@ def _classify_group(
         if key not in _SCORERS:
             _SCORERS.clear()
             _SCORERS[key] = load_scorer(model, backend, device, batch_size)
-        scorer = _SCORERS[key]
         reader = Reader(lambda kind, message: problems.append(f"({kind}) {message}"))
-        part = Path(parts) / f"part-{index:05d}.jsonl"
-        tmp = part.with_name(f".{part.name}.tmp-{os.getpid()}")
-        count = 0
-        with tmp.open("w", encoding="utf-8") as stream:
-            batch = []
-            for path in files:
-                for document in reader.read(path):
-                    if document.meta.get("format") == "html":  # score what `mdfs run` keeps
-                        document.text = extract_main_text(document.text, document.url)
-                    batch.append(document)
-                    if len(batch) >= BATCH_DOCUMENTS:
-                        count += _write_predictions(stream, batch, scorer, score_documents)
-                        batch = []
-            count += _write_predictions(stream, batch, scorer, score_documents)
-        os.replace(tmp, part)  # a retried task replaces the part, never appends to it
+        fs, root = filesystem(output)
+        # a retried task replaces the part, never appends to it
+        with committed(fs, _part(join(root, ".parts"), index)) as stream:
+            count = classify_files(files, reader, _SCORERS[key], stream)
     except Exception as error:  # a broken model or a bug: report it, as the local command would
         return index, 0, problems, f"{type(error).__name__}: {error}\n{traceback.format_exc()}"
     return index, count, problems, None

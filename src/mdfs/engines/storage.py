@@ -28,8 +28,11 @@ Attempt files that a killed writer left behind are removed when the run ends
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,6 +118,29 @@ def remove(fs: AbstractFileSystem, path: str, recursive: bool = False) -> None:
     with contextlib.suppress(FileNotFoundError):
         if fs.exists(path):
             fs.rm(path, recursive=recursive)
+
+
+def scratch_for(output: str | os.PathLike[str]) -> str:
+    """A new local scratch folder for a run into `output`: TMPDIR/mdfs-scratch-<key>/<run>.
+
+    The parent is named by the output's URL, the same for every run into it, and a run empties
+    it when it starts (and `remove_scratch` when it ends): the scratch of a run killed with
+    kill -9 goes with the next run into that output instead of staying in TMPDIR for ever. The
+    subfolder is this run's own, so a process on another host that finds a folder of that
+    name (`spark.py`) knows it holds this run's files, not those of an earlier run.
+    """
+    fs, root = filesystem(output)
+    key = hashlib.sha256(fs.unstrip_protocol(root).encode("utf-8")).hexdigest()[:16]
+    parent = Path(tempfile.gettempdir()) / f"mdfs-scratch-{key}"
+    shutil.rmtree(parent, ignore_errors=True)
+    folder = parent / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    return str(folder)
+
+
+def remove_scratch(scratch: str) -> None:
+    """Remove a run's scratch (`scratch_for`), with the output's folder that holds it."""
+    shutil.rmtree(Path(scratch).parent, ignore_errors=True)
 
 
 def remove_stale_attempts(fs: AbstractFileSystem, folders: list[str]) -> None:

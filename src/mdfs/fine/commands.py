@@ -11,9 +11,19 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from mdfs.engines.spark import add_spark_arguments
+from mdfs.engines.storage import committed, filesystem, is_url, join
 from mdfs.errors import UserError
+
+if TYPE_CHECKING:  # torch and the readers stay out of `mdfs --help`
+    from mdfs.collect.readers import Reader
+    from mdfs.document import Document
+    from mdfs.fine.scoring import Scorer
+
+# Documents scored at once: enough for the model's batches, few enough to keep memory flat.
+CLASSIFY_BATCH = 256
 
 SHARED_DATA = Path(os.environ.get("MDFS_SHARED", Path(__file__).resolve().parents[4] / "shared"))
 
@@ -67,7 +77,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "classify", help="label documents high/low/ad; writes DIR/predictions.jsonl"
     )
     classify.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders, globs")
-    classify.add_argument("--output", required=True, help="output folder")
+    classify.add_argument(
+        "--output", required=True, help="output folder: a local path or an fsspec URL (s3://…)"
+    )
     classify.add_argument("--model", help="model dir or .bin (default: the shipped model)")
     classify.add_argument("--backend", choices=("bert", "fasttext"), default="bert")
     classify.add_argument("--device", default="cpu")
@@ -179,9 +191,8 @@ def classify_command(args: argparse.Namespace) -> int:
         from mdfs.engines.spark_classify import classify_on_spark
 
         return classify_on_spark(args)
-    from mdfs.collect.extract import extract_main_text
     from mdfs.collect.readers import Reader, expand_inputs
-    from mdfs.fine.scoring import load_scorer, score_documents
+    from mdfs.fine.scoring import load_scorer
 
     problems: list[str] = []
 
@@ -195,35 +206,47 @@ def classify_command(args: argparse.Namespace) -> int:
     if args.model and not Path(args.model).exists():
         raise UserError(f"model {args.model} does not exist")
     scorer = load_scorer(args.model, args.backend, args.device, args.batch_size)
-    output = Path(args.output)
-    output.mkdir(parents=True, exist_ok=True)
-    reader = Reader(on_error)
-    count = 0
+    # a local folder or any fsspec URL; the file appears whole or not at all (storage.py)
+    fs, root = filesystem(args.output)
+    target = join(root, "predictions.jsonl")
     started = time.perf_counter()
-    with (output / "predictions.jsonl").open("w", encoding="utf-8") as stream:
-        batch = []
-        for path in files:
-            for document in reader.read(path):
-                if document.meta.get("format") == "html":  # score what `mdfs run` keeps
-                    document.text = extract_main_text(document.text, document.url)
-                batch.append(document)
-                if len(batch) >= 256:
-                    count += _write_predictions(stream, batch, scorer, score_documents)
-                    batch = []
-        count += _write_predictions(stream, batch, scorer, score_documents)
+    with committed(fs, target) as stream:
+        count = classify_files(files, Reader(on_error), scorer, stream)
     seconds = time.perf_counter() - started
-    print(f"{count} documents classified in {seconds:.1f}s -> {output / 'predictions.jsonl'}")
+    where = fs.unstrip_protocol(target) if is_url(args.output) else target
+    print(f"{count} documents classified in {seconds:.1f}s -> {where}")
     return 0
 
 
-def _write_predictions(stream, batch, scorer, score_documents) -> int:
+def classify_files(files: list[str], reader: Reader, scorer: Scorer, stream: IO[bytes]) -> int:
+    """Write one prediction line per document of `files`, in their order; returns how many.
+
+    The one loop of `mdfs classify`, on the local engine and in each Spark task."""
+    from mdfs.collect.extract import extract_main_text
+
+    count = 0
+    batch: list[Document] = []
+    for path in files:
+        for document in reader.read(path):
+            if document.meta.get("format") == "html":  # score what `mdfs run` keeps
+                document.text = extract_main_text(document.text, document.url)
+            batch.append(document)
+            if len(batch) >= CLASSIFY_BATCH:
+                count += _write_predictions(stream, batch, scorer)
+                batch = []
+    return count + _write_predictions(stream, batch, scorer)
+
+
+def _write_predictions(stream: IO[bytes], batch: list[Document], scorer: Scorer) -> int:
+    from mdfs.fine.scoring import score_documents
+
     if not batch:
         return 0
     for document, score in zip(
         batch, score_documents([d.text for d in batch], scorer), strict=True
     ):
         record = {"id": document.id, "label": score.label, "scores": score.scores_dict()}
-        stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
     return len(batch)
 
 
