@@ -582,6 +582,9 @@ def connected_components(count: int, a: np.ndarray, b: np.ndarray) -> np.ndarray
 
 def resolve_index(path: str | Path) -> Path:
     """A near-dedup index: the folder holding index.json, or a run's output folder."""
+    if "://" in str(path):
+        # the index is memory-mapped, which needs a local (or mounted shared) filesystem
+        raise UserError(f"reference index {path}: give a local folder, not a URL (copy it first)")
     folder = Path(path)
     for candidate in (folder, folder / ".mdfs" / "global" / NearDedup.name):
         if (candidate / "index.json").is_file():
