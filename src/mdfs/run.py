@@ -13,11 +13,11 @@ import orjson
 
 from mdfs.collect.readers import expand_inputs, shard_inputs
 from mdfs.engines.shards import Layout, ShardResult
-from mdfs.engines.storage import basename, join, remove, remove_scratch, write_atomic_bytes
 from mdfs.errors import UserError
 from mdfs.recipe import Recipe
 from mdfs.report.build import build_report
 from mdfs.report.html import render_html
+from mdfs.storage import basename, join, remove, remove_scratch, write_atomic_bytes
 
 log = logging.getLogger(__name__)
 

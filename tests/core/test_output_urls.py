@@ -279,7 +279,7 @@ def test_scratch_a_killed_run_left_goes_with_the_next_run(
     """kill -9 skips every cleanup: the next run into the same output removes that scratch
     when it starts, and the scratch of another output is left alone."""
     from mdfs.engines.shards import Layout
-    from mdfs.engines.storage import remove_scratch, scratch_for
+    from mdfs.storage import remove_scratch, scratch_for
 
     killed = Path(scratch_for(memory_url))  # as a run that was killed after it started
     (killed / "exact_dedup").mkdir()

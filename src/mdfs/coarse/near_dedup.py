@@ -61,6 +61,7 @@ from mdfs.coarse.dedup_store import mix64
 from mdfs.document import Document, Removed
 from mdfs.errors import UserError
 from mdfs.pipeline import GlobalStep, register
+from mdfs.storage import is_url
 
 log = logging.getLogger(__name__)
 
@@ -582,7 +583,7 @@ def connected_components(count: int, a: np.ndarray, b: np.ndarray) -> np.ndarray
 
 def resolve_index(path: str | Path) -> Path:
     """A near-dedup index: the folder holding index.json, or a run's output folder."""
-    if "://" in str(path):
+    if is_url(path):
         # the index is memory-mapped, which needs a local (or mounted shared) filesystem
         raise UserError(f"reference index {path}: give a local folder, not a URL (copy it first)")
     folder = Path(path)

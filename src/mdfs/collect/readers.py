@@ -23,6 +23,7 @@ import zstandard
 
 from mdfs.collect.encoding import DecodeError, decode_html
 from mdfs.document import Document
+from mdfs.storage import is_url
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,6 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson", ".
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 TEXT_SUFFIXES = (".txt", ".text")
 FORMATS = ("warc", "jsonl", "parquet", "html", "txt")
-
-
-def is_url(path: str) -> bool:
-    """`s3://…`, `hdfs://…`, `gs://…`: read through fsspec, whose backend the user installs."""
-    return "://" in path
 
 
 def open_input(path: str) -> IO[bytes]:

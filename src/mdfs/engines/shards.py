@@ -6,7 +6,7 @@ global step that separates them. Each shard of each phase writes its outputs ato
 then a stats file, which is its completion marker: a shard with a stats file is never run
 again, and a shard without one is run again from scratch, so a run killed at any moment
 resumes to the same result. The output may be a local folder or an fsspec URL; the commit
-protocol that makes this hold on object stores too is in `mdfs.engines.storage`.
+protocol that makes this hold on object stores too is in `mdfs.storage`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ from fsspec import AbstractFileSystem
 
 from mdfs.collect.readers import Reader
 from mdfs.document import Document, Removed
-from mdfs.engines.storage import (
+from mdfs.errors import UserError
+from mdfs.pipeline import GlobalStep, Step, run_steps
+from mdfs.recipe import Recipe
+from mdfs.storage import (
     GlobalFiles,
     committed,
     filesystem,
@@ -39,9 +42,6 @@ from mdfs.engines.storage import (
     scratch_for,
     write_atomic_bytes,
 )
-from mdfs.errors import UserError
-from mdfs.pipeline import GlobalStep, Step, run_steps
-from mdfs.recipe import Recipe
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class Layout:
     """Where a run keeps what. Everything under `work` is MDFS's own bookkeeping.
 
     `output` is a local path or an fsspec URL; every path below is a string in the terms of
-    `fs`, and every file goes through `fs` by the commit protocol of `mdfs.engines.storage`.
+    `fs`, and every file goes through `fs` by the commit protocol of `mdfs.storage`.
     Global steps work in a local folder: under the output itself when it is a local path;
     for a URL in `scratch`, a local folder of this run mirrored to the URL (`global_files`).
     """

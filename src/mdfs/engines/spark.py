@@ -8,7 +8,7 @@ marker). The driver collects the stats, runs each global step's `decide` between
 the stats to `run_pipeline`, which builds the same report as the local engine's.
 
 Why a failed task is harmless: a shard's outputs have names fixed by (phase, shard) and are
-committed whole (`mdfs.engines.storage`), so a retried or speculative attempt rewrites the
+committed whole (`mdfs.storage`), so a retried or speculative attempt rewrites the
 same files with the same bytes and never adds a second copy of a document. A shard whose
 marker exists is not run again, neither by a later attempt nor by a rerun of the command.
 Temporary files that a killed attempt left behind are deleted when the run ends.
@@ -45,10 +45,10 @@ from mdfs.engines.shards import (
     raise_shard_failures,
     run_shard,
 )
-from mdfs.engines.storage import join
 from mdfs.errors import UserError
 from mdfs.pipeline import GlobalStep
 from mdfs.recipe import Recipe
+from mdfs.storage import join
 
 if TYPE_CHECKING:
     from pyspark import Broadcast

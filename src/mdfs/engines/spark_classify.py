@@ -6,7 +6,7 @@ executor Python worker (on the task's GPU when Spark gives it one), and writes i
 predictions to a part file named by the group. The driver then joins the parts in input
 order into DIR/predictions.jsonl, so the file is the one the local command writes, and a
 retried task only rewrites its own part. DIR is a local path or an fsspec URL that every
-executor can reach; parts and the joined file are committed as `mdfs.engines.storage` commits
+executor can reach; parts and the joined file are committed as `mdfs.storage` commits
 any file (attempt name, then a move), so a retried or speculative task never leaves half a part.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from mdfs.engines.spark import SparkEngine, task_gpus
-from mdfs.engines.storage import committed, filesystem, is_url, join, remove
 from mdfs.errors import UserError
+from mdfs.storage import committed, filesystem, is_url, join, remove
 
 GROUP_MAX_BYTES = 128_000_000
 GROUP_MAX_FILES = 256

@@ -27,7 +27,7 @@ import fsspec
 import numpy as np
 import orjson
 
-from mdfs.engines.storage import filesystem, join, remove, write_atomic_bytes
+from mdfs.storage import filesystem, join, remove, write_atomic_bytes
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

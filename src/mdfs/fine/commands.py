@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from mdfs.engines.spark import add_spark_arguments
-from mdfs.engines.storage import committed, filesystem, is_url, join
 from mdfs.errors import UserError
+from mdfs.storage import committed, filesystem, is_url, join
 
 if TYPE_CHECKING:  # torch and the readers stay out of `mdfs --help`
     from mdfs.collect.readers import Reader
