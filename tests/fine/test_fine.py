@@ -232,3 +232,26 @@ def test_fasttext_backend_scores_like_the_step_expects(shared: Path) -> None:
     outputs = list(step.run(iter(documents)))
     assert len(outputs) == 4
     assert all("quality" in d.meta for d in documents)
+
+
+def test_line_breaks_reach_the_models_as_tokens() -> None:
+    from mdfs.fine.bert import encoder_text
+    from mdfs.fine.fasttext_model import LINE_BREAK, to_tokens
+
+    assert encoder_text(" 新闻\n\n  体育 \n财经\n", "[SEP]") == "新闻 [SEP] 体育 [SEP] 财经"
+    assert to_tokens("新闻\r\n体育") == f"新 闻 {LINE_BREAK} 体 育"
+
+
+@needs_shipped
+def test_shipped_model_calls_code_and_headline_lists_low(shared: Path) -> None:
+    """Code (this project's own, never in training) and the anchor texts of a real list
+    page, one per line: junk whose line structure is part of the evidence."""
+    from mdfs.fine.labelled import _anchors, _page_lines
+    from mdfs.fine.scoring import load_scorer, score_documents
+
+    code = (Path(__file__).parents[2] / "src" / "mdfs" / "pipeline.py").read_text("utf-8")
+    forum = next((shared / "data" / "web" / "news_pages" / "list_pages").rglob("*.html"))
+    html = forum.read_text(encoding="utf-8", errors="replace")
+    headlines = "\n".join(_anchors(html)[0][:40]) or "\n".join(_page_lines(html)[:40])
+    scores = score_documents([code[:3000], headlines], load_scorer(None))
+    assert [score.label for score in scores] == ["low", "low"]

@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "default: pretrain a tiny encoder here with masked LM",
     )
     train.add_argument("--vocab", help="WordPiece vocab for the tiny encoder")
-    train.add_argument("--pretrain-steps", type=int, help="masked-LM steps (default 300)")
+    train.add_argument("--pretrain-steps", type=int, help="masked-LM steps (default 2000)")
     train.add_argument("--epochs", type=float, help="fine-tuning epochs (default 2)")
     train.add_argument("--max-per-class", type=int, help="training examples per class")
     train.add_argument("--threads", type=int, help="torch threads (default 1; 0 = all cores)")
