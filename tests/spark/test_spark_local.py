@@ -228,9 +228,13 @@ def test_quality_classifier_step_on_spark_equals_local(
 
 
 def test_classify_command_on_spark_equals_local(
-    engine, tiny_model: Path, spark_inputs: Path, tmp_path: Path
+    engine, tiny_model: Path, spark_inputs: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """Predictions written by executors through fsspec (a file:// URL), joined by the driver."""
+    """Predictions written by executors through fsspec (a file:// URL), one part per input
+    file, joined by the driver in input order."""
+    from mdfs.engines import spark_classify
+
+    monkeypatch.setattr(spark_classify, "GROUP_MAX_FILES", 1)
     files = [str(spark_inputs / "crawl-0.warc.gz"), str(spark_inputs / "seed_page.txt")]
     common = ["classify", *files, "--model", str(tiny_model)]
     with contextlib.redirect_stdout(io.StringIO()):
