@@ -35,21 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MDFS_SHARED", REPO.parent / "shared"))
 sys.path.insert(0, str(REPO))  # tests.core.warc_util builds the WARC files
 
-RECIPE = """
-collect:
-  shard_max_files: 1
-steps:
-  - extract: {}
-  - normalize: {}
-  - boilerplate: {}
-  - language: {}
-  - quality_rules: {}
-  - keywords: {}
-  - pii: {}
-  - exact_dedup: {}
-  - near_dedup: {}
-"""
-
 
 def build_inputs(root: Path, copies: int, files: int) -> None:
     from tests.core.warc_util import write_warc
@@ -97,13 +82,14 @@ def main() -> None:
     from mdfs.engines.spark import SparkEngine
     from mdfs.recipe import Recipe, load_recipe
     from mdfs.run import run_pipeline
+    from tests.conftest import COARSE_SMALL_SHARDS
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="mdfs-spark-bench-"))
     inputs = root / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     build_inputs(inputs, args.copies, args.files)
     recipe_path = root / "recipe.yaml"
-    recipe_path.write_text(RECIPE)
+    recipe_path.write_text(COARSE_SMALL_SHARDS + "  - near_dedup: {}\n")
 
     def fresh_recipe() -> Recipe:
         return load_recipe(str(recipe_path))  # new step objects: no model loaded yet

@@ -13,6 +13,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MDFS_SHARED", REPO.parent / "shared"))
 FIXTURES = REPO / "tests" / "fixtures"
 
+# The coarse stage, one input file a shard (so small inputs still make several shards)
+COARSE_SMALL_SHARDS = """
+collect:
+  shard_max_files: 1
+steps:
+  - extract: {}
+  - normalize: {}
+  - boilerplate: {}
+  - language: {}
+  - quality_rules: {}
+  - keywords: {}
+  - pii: {}
+  - exact_dedup: {}
+"""
+
 
 @pytest.fixture(scope="session")
 def shared() -> Path:

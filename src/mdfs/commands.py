@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from mdfs.engines.spark import add_spark_arguments
 from mdfs.errors import UserError
 
 
@@ -23,15 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--workers", type=int, default=None, help="parallel processes (default: all cores)"
     )
-    run.add_argument(
-        "--engine", choices=["local", "spark"], default="local", help="where shards run"
-    )
-    run.add_argument("--master", default="local[*]", help="Spark master URL (--engine spark)")
-    run.add_argument(
-        "--spark-conf", action="append", default=[], metavar="KEY=VALUE",
-        help="Spark setting, repeatable (--engine spark)",
-    )  # fmt: skip
     run.add_argument("--overwrite", action="store_true", help="discard a previous run in DIR")
+    add_spark_arguments(run)
     run.set_defaults(func=run_command)
 
     steps = subparsers.add_parser("steps", help="list the steps a recipe can use")

@@ -14,22 +14,8 @@ import pytest
 
 from mdfs.cli import main
 from mdfs.report.build import check_accounting
-from tests.conftest import read_parts
+from tests.conftest import COARSE_SMALL_SHARDS, read_parts
 from tests.core.warc_util import write_warc
-
-RECIPE_SMALL_SHARDS = """
-collect:
-  shard_max_files: 1
-steps:
-  - extract: {}
-  - normalize: {}
-  - boilerplate: {}
-  - language: {}
-  - quality_rules: {}
-  - keywords: {}
-  - pii: {}
-  - exact_dedup: {}
-"""
 
 
 def article_pages(shared: Path) -> list[Path]:
@@ -94,7 +80,7 @@ def test_run_end_to_end(inputs: Path, tmp_path: Path) -> None:
 
 def test_same_result_for_any_worker_count(inputs: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE_SMALL_SHARDS)
+    recipe.write_text(COARSE_SMALL_SHARDS)
     outputs = []
     for workers in (1, 2):
         output = tmp_path / f"w{workers}"
@@ -115,7 +101,7 @@ def counts(report: dict) -> list:
 
 def test_resume_after_kill_9(inputs: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE_SMALL_SHARDS)
+    recipe.write_text(COARSE_SMALL_SHARDS)
     reference = tmp_path / "reference"
     assert run([str(inputs), "-o", str(reference), "--recipe", str(recipe), "--workers", "1"]) == 0
 

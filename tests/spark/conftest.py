@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import read_parts
+from tests.conftest import COARSE_SMALL_SHARDS, read_parts
 from tests.core.warc_util import write_warc
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed")
@@ -22,20 +22,6 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 # The hostname of a sandbox or CI runner may not resolve; everything here runs on loopback.
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-
-RECIPE = """
-collect:
-  shard_max_files: 1
-steps:
-  - extract: {}
-  - normalize: {}
-  - boilerplate: {}
-  - language: {}
-  - quality_rules: {}
-  - keywords: {}
-  - pii: {}
-  - exact_dedup: {}
-"""
 
 # Small enough for two shared cores; no UI ports to collide with a colleague's run.
 SPARK_TEST_CONF = {
@@ -108,7 +94,7 @@ def near_duplicate_inputs(shared: Path, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def recipe_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("recipe") / "recipe.yaml"
-    path.write_text(RECIPE)
+    path.write_text(COARSE_SMALL_SHARDS)
     return path
 
 

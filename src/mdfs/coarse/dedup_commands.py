@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=None, help="parallel processes (default: all cores)"
     )
     dedup.add_argument("--overwrite", action="store_true", help="discard a previous run in DIR")
-    add_spark_arguments(dedup)  # --engine spark --master URL --spark-conf k=v, as `mdfs run`
+    add_spark_arguments(dedup)
     dedup.set_defaults(func=dedup_command)
 
 

@@ -85,11 +85,13 @@ def spark_decider(step: GlobalStep) -> SparkDecider | None:
 
 
 def add_spark_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--engine`, `--master`, `--spark-conf`, as `mdfs run` has them, for other commands."""
+    """`--engine`, `--master`, `--spark-conf`: one set for `run`, `dedup` and `classify`."""
     parser.add_argument(
         "--engine", choices=["local", "spark"], default="local", help="where shards run"
     )
-    parser.add_argument("--master", default=DEFAULT_MASTER, help="Spark master URL")
+    parser.add_argument(
+        "--master", default=DEFAULT_MASTER, help="Spark master URL (--engine spark)"
+    )
     parser.add_argument(
         "--spark-conf", action="append", default=[], metavar="KEY=VALUE",
         help="Spark setting, repeatable (--engine spark)",
