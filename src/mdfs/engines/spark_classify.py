@@ -32,18 +32,10 @@ GROUP_MAX_FILES = 256
 _SCORERS: dict[tuple[Any, ...], Any] = {}
 
 
-def classify_on_spark(args: argparse.Namespace) -> int:
-    """Run `mdfs classify` (same arguments) with its files spread over Spark tasks."""
-    from mdfs.collect.readers import expand_inputs, shard_inputs
+def classify_on_spark(args: argparse.Namespace, files: list[str]) -> int:
+    """Run `mdfs classify` (same arguments) with its input `files` spread over Spark tasks."""
+    from mdfs.collect.readers import shard_inputs
 
-    def on_error(kind: str, message: str) -> None:
-        print(f"mdfs classify: skipped ({kind}): {message}", file=sys.stderr)
-
-    files = expand_inputs(args.inputs, on_error)
-    if not files:
-        raise UserError("no input files found")
-    if args.model and not Path(args.model).exists():
-        raise UserError(f"model {args.model} does not exist")
     fs, root = filesystem(args.output)
     if "memory" in fs.protocol:  # Spark's Python workers are other processes: they cannot see it
         raise UserError(

@@ -187,17 +187,9 @@ def _distill(model: str | None, texts: list[str], output: Path) -> dict:
 
 
 def classify_command(args: argparse.Namespace) -> int:
-    if args.engine == "spark":
-        from mdfs.engines.spark_classify import classify_on_spark
-
-        return classify_on_spark(args)
     from mdfs.collect.readers import Reader, expand_inputs
-    from mdfs.fine.scoring import load_scorer
-
-    problems: list[str] = []
 
     def on_error(kind: str, message: str) -> None:
-        problems.append(message)
         print(f"mdfs classify: skipped ({kind}): {message}", file=sys.stderr)
 
     files = expand_inputs(args.inputs, on_error)
@@ -205,6 +197,12 @@ def classify_command(args: argparse.Namespace) -> int:
         raise UserError("no input files found")
     if args.model and not Path(args.model).exists():
         raise UserError(f"model {args.model} does not exist")
+    if args.engine == "spark":
+        from mdfs.engines.spark_classify import classify_on_spark
+
+        return classify_on_spark(args, files)
+    from mdfs.fine.scoring import load_scorer
+
     scorer = load_scorer(args.model, args.backend, args.device, args.batch_size)
     # a local folder or any fsspec URL; the file appears whole or not at all (storage.py)
     fs, root = filesystem(args.output)
