@@ -43,12 +43,17 @@ import orjson
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
+from mdfs.errors import UserError
+
 _ATTEMPT = re.compile(r"^\..+\.tmp-[0-9a-f]+$")
 
 
 def filesystem(location: str | os.PathLike[str]) -> tuple[AbstractFileSystem, str]:
     """The fsspec filesystem of a path or URL, and the path in that filesystem's terms."""
-    return fsspec.core.url_to_fs(os.fspath(location))
+    try:
+        return fsspec.core.url_to_fs(os.fspath(location))
+    except (ImportError, ValueError) as error:  # an unknown scheme, or its backend not installed
+        raise UserError(f"{location}: {error}") from None
 
 
 def is_url(location: str | os.PathLike[str]) -> bool:

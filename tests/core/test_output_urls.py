@@ -228,6 +228,16 @@ def test_dedup_url_output_equals_local_path(
     assert list(scratch_root.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["run", "classify"])
+def test_output_url_of_an_unknown_scheme_is_a_one_line_error(
+    command: str, inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, str(inputs), "--output", "nosuchscheme://bucket/run"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith(f"mdfs {command}: error: nosuchscheme://bucket/run")
+    assert not any("Traceback" in line for line in error)
+
+
 def test_dedup_reference_url_is_a_one_line_error(
     inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
