@@ -164,49 +164,12 @@ def _anchors(html: str) -> tuple[list[str], list[str]]:
 
 # Pinyin syllables for the disguised-copy garble; which one follows which character does not
 # matter to a reader of the result, only that the text is riddled with them.
-_SYLLABLES = [
-    "de",
-    "shi",
-    "yi",
-    "bu",
-    "you",
-    "zhe",
-    "ge",
-    "ren",
-    "zai",
-    "ta",
-    "men",
-    "lai",
-    "dao",
-    "shang",
-    "da",
-    "wei",
-    "guo",
-    "zhong",
-    "nian",
-    "sheng",
-    "xue",
-    "jia",
-    "hui",
-    "zhu",
-    "gong",
-    "jie",
-    "di",
-    "er",
-    "san",
-    "si",
-    "bei",
-    "qi",
-    "fang",
-    "xin",
-    "ji",
-    "yan",
-    "tai",
-    "zhou",
-    "liang",
-    "ti",
-    "chang",
-]
+_SYLLABLES = (
+    "de", "shi", "yi", "bu", "you", "zhe", "ge", "ren", "zai", "ta", "men", "lai", "dao",
+    "shang", "da", "wei", "guo", "zhong", "nian", "sheng", "xue", "jia", "hui", "zhu",
+    "gong", "jie", "di", "er", "san", "si", "bei", "qi", "fang", "xin", "ji", "yan", "tai",
+    "zhou", "liang", "ti", "chang",
+)  # fmt: skip
 
 
 def _code_snippets(rng: random.Random, n: int) -> list[str]:
