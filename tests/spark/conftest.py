@@ -23,6 +23,14 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 # The hostname of a sandbox or CI runner may not resolve; everything here runs on loopback.
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
+# Imported here, after the checks above have skipped the module when PySpark is missing.
+from pyspark import cloudpickle
+
+import tests.spark.helper_steps as helper_steps
+
+# The test steps are not in an installed package: executors get their code by value.
+cloudpickle.register_pickle_by_value(helper_steps)
+
 # Small enough for two shared cores; no UI ports to collide with a colleague's run.
 SPARK_TEST_CONF = {
     "spark.ui.enabled": "false",

@@ -15,7 +15,7 @@ import pytest
 from mdfs.cli import main
 from mdfs.recipe import load_recipe, parse_recipe
 from mdfs.run import run_pipeline
-from tests.spark.conftest import SPARK_TEST_CONF, assert_same_run, read_parts
+from tests.spark.conftest import SPARK_TEST_CONF, assert_same_run, helper_steps, read_parts
 
 pytestmark = pytest.mark.spark
 
@@ -46,12 +46,6 @@ def test_local2_equals_local_engine(
 def test_killed_python_worker_is_retried(
     engine, spark_inputs: Path, recipe_file: Path, local_reference: Path, tmp_path: Path
 ) -> None:
-    from pyspark import cloudpickle
-
-    import tests.spark.helper_steps as helper_steps
-
-    # The step is not in an installed package: ship its code with the recipe.
-    cloudpickle.register_pickle_by_value(helper_steps)
     recipe = load_recipe(str(recipe_file))
     marker = tmp_path / "killed"
     recipe.steps.insert(3, helper_steps.KillOnce(marker=str(marker)))
@@ -63,12 +57,8 @@ def test_killed_python_worker_is_retried(
 
 
 def test_step_bug_is_reported_not_retried(spark_inputs: Path, engine, tmp_path: Path) -> None:
-    from pyspark import cloudpickle
-
-    import tests.spark.helper_steps as helper_steps
     from mdfs.errors import UserError
 
-    cloudpickle.register_pickle_by_value(helper_steps)
     recipe = load_recipe(None)
     recipe.steps = [*recipe.steps[:2], helper_steps.BrokenObserve()]
     with pytest.raises(UserError, match="observe is broken"):
@@ -161,11 +151,6 @@ def test_url_output_equals_local_engine(
 def test_resources_load_once_per_python_worker(
     engine, spark_inputs: Path, recipe_file: Path, local_reference: Path, tmp_path: Path
 ) -> None:
-    from pyspark import cloudpickle
-
-    import tests.spark.helper_steps as helper_steps
-
-    cloudpickle.register_pickle_by_value(helper_steps)
     recipe = load_recipe(str(recipe_file))
     log = tmp_path / "setups.log"
     recipe.steps.insert(1, helper_steps.RecordSetup(log=str(log)))

@@ -12,7 +12,7 @@ from mdfs.cli import main
 from mdfs.recipe import load_recipe
 from mdfs.run import run_pipeline
 from tests.spark.cluster import standalone_cluster
-from tests.spark.conftest import SPARK_TEST_CONF, assert_same_run
+from tests.spark.conftest import SPARK_TEST_CONF, assert_same_run, helper_steps
 
 pytestmark = pytest.mark.spark
 
@@ -50,11 +50,6 @@ def test_standalone_equals_local_engine(
 def test_killed_executor_is_replaced(
     engine, spark_inputs: Path, recipe_file: Path, local_reference: Path, tmp_path: Path
 ) -> None:
-    from pyspark import cloudpickle
-
-    import tests.spark.helper_steps as helper_steps
-
-    cloudpickle.register_pickle_by_value(helper_steps)
     recipe = load_recipe(str(recipe_file))
     marker = tmp_path / "killed"
     recipe.steps.insert(3, helper_steps.KillOnce(marker=str(marker), target="executor"))
