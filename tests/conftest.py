@@ -6,8 +6,12 @@ import gzip
 import json
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+
+# In CI every test must run: what a skip would hide (no JDK, no browser, no shared data) fails.
+IN_CI = bool(os.environ.get("CI"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MDFS_SHARED", REPO.parent / "shared"))
@@ -29,10 +33,17 @@ steps:
 """
 
 
+def missing(what: str, *, allow_module_level: bool = False) -> NoReturn:
+    """Skip a test whose environment lacks `what`; with CI set, fail instead, naming it."""
+    if IN_CI:
+        pytest.fail(f"CI needs {what}", pytrace=False)
+    pytest.skip(what, allow_module_level=allow_module_level)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not (SHARED / "data").is_dir():
-        pytest.skip(f"shared data not found at {SHARED} (set MDFS_SHARED)")
+        missing(f"shared data at {SHARED} (set MDFS_SHARED)")
     return SHARED
 
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-CLUE_DIR = SHARED / "clue" / "fewclue"
-VOCAB = SHARED / "vocab" / "bert_base_chinese_vocab.txt"
+from tests.conftest import SHARED, missing
+
+CLUE_DIR = SHARED / "data" / "clue" / "fewclue"
+VOCAB = SHARED / "data" / "vocab" / "bert_base_chinese_vocab.txt"
 
 
 def make_tokenizer():  # -> PreTrainedTokenizerFast
@@ -79,5 +80,5 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory):  # -> CausalLM
 @pytest.fixture(scope="session")
 def clue_dir() -> Path:
     if not CLUE_DIR.is_dir():
-        pytest.skip(f"FewCLUE data not found at {CLUE_DIR}")
+        missing(f"FewCLUE data at {CLUE_DIR}")
     return CLUE_DIR

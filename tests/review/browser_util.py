@@ -2,7 +2,7 @@
 
 Needs Debian's chromium (`apt-get install -y chromium`) and Playwright for Python
 (`pip install playwright`; not `playwright install`: the system chromium is used). Without
-them the browser tests skip.
+them the browser tests skip (and fail in CI).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.conftest import missing
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -22,9 +22,12 @@ CHROMIUM_ARGS = [
 
 
 def launch_browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("Playwright for Python (pip install playwright)")
     if not Path(CHROMIUM).exists():
-        pytest.skip("no chromium: apt-get install -y chromium")
+        missing("chromium (apt-get install -y chromium)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-# The shared data sits beside the repository, as tests/conftest.py finds it.
-SHARED = Path(os.environ.get("MDFS_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+from tests.conftest import SHARED, missing
+
 WIKI = SHARED / "data/text/cmrc2018_wikipedia"
 
 
@@ -20,7 +19,7 @@ def wiki_paragraphs() -> list[str]:
         for article in json.loads(file.read_text("utf-8"))["data"]:
             paragraphs += [p["context"] for p in article["paragraphs"]]
     if not paragraphs:
-        pytest.skip(f"no CMRC 2018 paragraphs in {WIKI}")
+        missing(f"CMRC 2018 paragraphs in {WIKI}")
     return paragraphs
 
 

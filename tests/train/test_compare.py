@@ -8,6 +8,7 @@ import json
 import pytest
 
 from mdfs.cli import main
+from tests.conftest import missing
 
 pytestmark = [
     pytest.mark.slow,
@@ -20,7 +21,7 @@ pytestmark = [
 
 def test_compare_two_corpora(paragraphs, corpus_writer, fewclue_dir, tmp_path, monkeypatch, capsys):
     if not fewclue_dir.is_dir():
-        pytest.skip(f"no FewCLUE data in {fewclue_dir}")
+        missing(f"FewCLUE data in {fewclue_dir}")
     monkeypatch.setenv("MDFS_CLUE_DIR", str(fewclue_dir))
     corpus_a = corpus_writer(tmp_path / "a", paragraphs[:80])
     corpus_b = corpus_writer(tmp_path / "b", paragraphs[80:200])
