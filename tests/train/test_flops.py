@@ -21,7 +21,15 @@ def test_flops_per_token_by_hand():
     assert flops.flops_per_token(config, recompute=True) == 8 * n + 16 * layers * d * t
 
 
-def test_yuan_pf_days():
-    # Yuan 1.0: 245.73B parameters, 180B tokens, 8N per token (recomputation) -> 4,095 PF-days.
-    assert flops.pf_days(8 * 245.73e9 * 180e9) == pytest.approx(4095, abs=1)
+def test_yuan_pf_days_through_the_code():
+    # Yuan 1.0 245B: 76 layers, d = 16384, T = 2048, 53,005-token vocabulary, 180B tokens.
+    yuan = GPTConfig(vocab_size=53005, seq_len=2048, n_layer=76, n_head=128, d_model=16384)
+    n = flops.matmul_parameters(yuan)
+    assert n == pytest.approx(245.73e9, rel=1e-3)  # the paper's parameter count
+    tokens = 180e9
+    # The paper's 4,095 PF-days is 8N per token: recomputation, without attention's matmuls.
+    assert flops.pf_days(8 * n * tokens) == pytest.approx(4095, abs=1)
+    # The code's full count adds attention (16·L·d·T per token): 4,180 PF-days.
+    full = flops.pf_days(flops.flops_per_token(yuan, recompute=True) * tokens)
+    assert full == pytest.approx(4180, abs=1)
     assert flops.PF_DAY == 8.64e19

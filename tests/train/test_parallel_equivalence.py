@@ -49,10 +49,11 @@ def test_same_losses_in_one_and_eight_processes(runs):
     parallel_losses = [m["loss"] for m in parallel]
     assert single_losses[-1] < single_losses[0] - 0.1  # the weights moved: a real comparison
     diff = max(abs(a - b) for a, b in zip(single_losses, parallel_losses, strict=True))
-    assert diff < 1e-3, (single_losses, parallel_losses)
+    # Measured: 9.5e-7 (float32 sums in another order); the README claims ~1e-6.
+    assert diff < 1e-5, (single_losses, parallel_losses)
     # The gradient norm sums over TP shards, FSDP shards and pipeline stages.
     for a, b in zip(single, parallel, strict=True):
-        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-3)
+        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-5)
 
 
 def test_same_final_weights(runs):
@@ -69,7 +70,7 @@ def test_same_final_weights(runs):
     moved = max((w - single[n]).abs().max().item() for n, w in initial.state_dict().items())
     assert moved > 0.02
     for name, weight in single.items():
-        assert torch.allclose(weight, parallel[name], atol=5e-4), name
+        assert torch.allclose(weight, parallel[name], atol=1e-4), name
 
 
 def test_summary_accounts_the_logged_tokens(runs):
@@ -110,7 +111,7 @@ def test_gpipe_with_recomputation_matches_too(corpus_dir, tokenizer_dir, runs, t
         corpus_dir, tokenizer_dir, tmp_path, 2, 2, 2, "--schedule", "gpipe", "--recompute"
     )
     diff = max(abs(a["loss"] - b["loss"]) for a, b in zip(single, parallel, strict=True))
-    assert diff < 1e-3
+    assert diff < 1e-5
 
 
 @pytest.mark.slow
@@ -120,4 +121,4 @@ def test_each_axis_alone_matches(corpus_dir, tokenizer_dir, runs, tmp_path, layo
     _, single, _ = runs
     parallel = _train(corpus_dir, tokenizer_dir, tmp_path, *layout)
     diff = max(abs(a["loss"] - b["loss"]) for a, b in zip(single, parallel, strict=True))
-    assert diff < 1e-3
+    assert diff < 1e-5

@@ -11,7 +11,8 @@ Per token trained, a decoder with N matmul parameters spends 2N FLOPs in the for
 N counts the parameters that enter matmuls: the blocks and the output head, not the token and
 position embedding tables (lookups). Yuan 1.0 reports 4,095 PF-days for 245.73B parameters
 and 180B tokens: 8·N·tokens / (1e15·86400) = 4,095, the recomputation variant without the
-attention term (`pf_days(8 * 245.73e9 * 180e9)`).
+attention term. Yuan's shape (76 layers, d = 16384, T = 2048, 53,005 tokens) has N = 245.70B
+here; with the attention term, 8N + 16·L·d·T gives 4,180 PF-days (tests/train/test_flops.py).
 
 MFU (model FLOPs utilisation) uses the 6N variant whatever the run does, since recomputed work
 is not useful work (PaLM's definition); HFU counts what the hardware executed.
