@@ -13,7 +13,8 @@ def test_autotokenizer_round_trip_on_unseen_text(tokenizer_dir: Path, paragraphs
     for text in samples:
         ids = tokenizer(text, add_special_tokens=False)["input_ids"]
         assert tokenizer.decode(ids) == text
-        assert tokenizer.unk_token_id not in ids or tokenizer.unk_token == EOS_TOKEN
+        # unk is eos by construction: no special token may stand for plain text
+        assert tokenizer.eos_token_id not in ids and tokenizer.pad_token_id not in ids
     assert tokenizer.eos_token == EOS_TOKEN
     assert tokenizer.pad_token_id != tokenizer.eos_token_id
 
