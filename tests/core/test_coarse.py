@@ -79,8 +79,6 @@ def test_language() -> None:
 
 
 def wikipedia_paragraphs(shared: Path) -> list[str]:
-    import json
-
     path = sorted((shared / "data" / "text" / "cmrc2018_wikipedia").glob("*.json"))[0]
     data = json.loads(path.read_text())["data"]
     return [p["context"] for article in data for p in article["paragraphs"]]
