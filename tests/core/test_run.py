@@ -99,6 +99,11 @@ def counts(report: dict) -> list:
     return [(s["name"], s["in"], s["kept"], s["removed"]) for s in report["steps"]]
 
 
+def stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_ino, status.st_mtime_ns
+
+
 def test_resume_after_kill_9(inputs: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(COARSE_SMALL_SHARDS)
@@ -116,8 +121,12 @@ def test_resume_after_kill_9(inputs: Path, tmp_path: Path) -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (output / "report.json").exists(), "the run finished before it could be killed"
+    finished = {path: stamp(path) for path in (output / ".mdfs" / "stats").rglob("*.json")}
+    assert finished
 
     assert run([str(inputs), "-o", str(output), "--recipe", str(recipe), "--workers", "2"]) == 0
+    # a finished shard is not run again: its committed marker is the very same file
+    assert {path: stamp(path) for path in finished} == finished
     expected = json.loads((reference / "report.json").read_text())
     resumed = json.loads((output / "report.json").read_text())
     assert counts(resumed) == counts(expected)
