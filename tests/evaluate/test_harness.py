@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,25 @@ def test_user_mistakes_are_one_line_errors(
     assert main(args) == 2
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.startswith("mdfs eval: error:") and message in last_line
+
+
+def test_random_model_scores_within_a_binomial_interval_of_chance(
+    tiny_model_dir: Path, clue_dir: Path, tmp_path: Path
+) -> None:
+    """A seeded sample of the quicker tasks: calibrated scores of random weights stay within
+    three binomial standard deviations of chance (a leaked label or misaligned position
+    moves them far outside)."""
+    output = tmp_path / "report.json"
+    tasks = "eprstmt,tnews,ocnli,bustm,csl,cluewsc"
+    args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir), "--tasks", tasks]
+    assert main([*args, "--limit", "60", "--output", str(output)]) == 0
+    results = json.loads(output.read_text("utf-8"))["tasks"]
+    assert sorted(results) == sorted(tasks.split(","))
+    for name, result in results.items():
+        n, chance = result["examples"], result["chance"]
+        assert n == 60
+        bound = 3 * math.sqrt(chance * (1 - chance) / n)
+        assert abs(result["score"] - chance) <= bound, (name, result, bound)
 
 
 @pytest.mark.slow
