@@ -8,10 +8,12 @@ is counted, and reading goes on with the next file.
 
 from __future__ import annotations
 
+import bz2
 import glob
 import gzip
 import io
 import logging
+import lzma
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ from typing import IO
 import orjson
 import zstandard
 
+from mdfs.collect import books, sogou, wiki
 from mdfs.collect.encoding import DecodeError, decode_html
 from mdfs.document import Document
 from mdfs.storage import is_url
@@ -34,15 +37,45 @@ WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson", ".jsonl.zstd")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 TEXT_SUFFIXES = (".txt", ".text")
-FORMATS = ("warc", "jsonl", "parquet", "html", "txt")
+# Dumps whose extension says little (.xml, .dat): recognised by their first bytes.
+SNIFFED_SUFFIXES = (".xml", ".dat")
+# Whole-file compression is undone by magic bytes; the name inside decides the format.
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+# Archives are read member by member, each member a source of its own (an fsspec URL).
+ARCHIVE_SUFFIXES = {
+    ".zip": "zip", ".tar": "tar", ".tar.gz": "tar", ".tgz": "tar", ".tar.bz2": "tar",
+    ".tbz2": "tar", ".tar.xz": "tar", ".txz": "tar",
+}  # fmt: skip
+FORMATS = ("warc", "jsonl", "parquet", "html", "txt", "sogou", "mediawiki", "epub")
+# Errors of a broken file, whichever decompressor or parser met them.
+FILE_ERRORS = (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError)
 
 
 def open_input(path: str) -> IO[bytes]:
+    if path.startswith(("zip://", "tar://")) and "::" in path:
+        return _open_member(path)
     if is_url(path):
         import fsspec
 
         return fsspec.open(path, "rb").open()
     return open(path, "rb")
+
+
+def _open_member(path: str) -> IO[bytes]:
+    """One member of a zip or tar archive, named as fsspec names it (`zip://a.txt::b.zip`)."""
+    import tarfile
+    import zipfile
+
+    protocol, rest = path.split("://", 1)
+    member, archive = rest.split("::", 1)
+    outer = open_input(archive)
+    if protocol == "zip":
+        return zipfile.ZipFile(outer).open(member)
+    # the member stream reads through the archive, which must stay open: no context manager
+    stream = tarfile.open(fileobj=outer).extractfile(member)  # noqa: SIM115
+    if stream is None:
+        raise OSError(f"{member} is not a file in {archive}")
+    return stream
 
 
 def input_size(path: str) -> int:
@@ -73,7 +106,51 @@ def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
             files.append(item)
         else:
             on_error("missing_path", f"{item}: no such file or directory")
-    return list(dict.fromkeys(files))
+    expanded: list[str] = []
+    for path in dict.fromkeys(files):
+        members = _archive_members(path, on_error)
+        expanded.extend([path] if members is None else members)
+    return expanded
+
+
+def _archive_members(path: str, on_error: OnError) -> list[str] | None:
+    """The members of a zip or tar file as fsspec URLs (`zip://a/b.txt::archive.zip`);
+    None when the path is no archive."""
+    name = path.lower()
+    protocol = next((p for s, p in ARCHIVE_SUFFIXES.items() if name.endswith(s)), None)
+    if protocol is None:
+        return None
+    try:
+        with open_input(path) as stream:
+            members = _list_members(protocol, stream)
+    except Exception as error:  # zipfile.BadZipFile, tarfile.ReadError, OSError …
+        on_error("corrupt_file", f"{path}: not a readable archive: {type(error).__name__}: {error}")
+        return []
+    if not members:
+        on_error("empty_file", f"{path}: an archive with no files")
+    return [f"{protocol}://{member}::{path}" for member in members]
+
+
+def _list_members(protocol: str, stream: IO[bytes]) -> list[str]:
+    import tarfile
+    import zipfile
+
+    if protocol == "zip":
+        names = [i.filename for i in zipfile.ZipFile(stream).infolist() if not i.is_dir()]
+    else:
+        with tarfile.open(fileobj=stream) as archive:
+            names = [i.name for i in archive if i.isfile()]
+    return sorted(n for n in names if not n.rsplit("/", 1)[-1].startswith("."))
+
+
+def _name(path: str) -> str:
+    """The file name that says the format: an archive member's own name, lower-cased, without
+    a whole-file compression suffix (`.warc.gz` → `.warc`, `.xml.bz2` → `.xml`)."""
+    name = path.split("::", 1)[0].lower()
+    for suffix in COMPRESSION_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def _expand_url(url: str, on_error: OnError) -> list[str]:
@@ -110,26 +187,39 @@ def _open_bytes(path: str) -> IO[bytes]:
         return gzip.GzipFile(fileobj=raw)
     if magic == b"\x28\xb5\x2f\xfd":
         return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+    if magic[:3] == b"BZh":
+        return bz2.BZ2File(raw)
+    if magic == b"\xfd7zX":
+        return lzma.LZMAFile(raw)
     return raw
 
 
 def detect_format(path: str) -> str | None:
     """The format of a file from its name, or from its first bytes when the name says nothing."""
-    name = path.lower()
-    if name.endswith(WARC_SUFFIXES):
+    member = path.split("::", 1)[0].lower()  # an archive member's own name
+    if member.endswith(WARC_SUFFIXES):
         return "warc"
-    if name.endswith(JSONL_SUFFIXES):
+    if member.endswith(JSONL_SUFFIXES):
         return "jsonl"
+    name = _name(path)
     if name.endswith(".parquet"):
         return "parquet"
+    if name.endswith(".epub"):
+        return "epub"
     if name.endswith(HTML_SUFFIXES):
         return "html"
-    if name.endswith(TEXT_SUFFIXES):
-        return "txt"
     try:
         with _open_bytes(path) as stream:
-            head = stream.read(512)
-    except (OSError, EOFError, zlib.error, zstandard.ZstdError):
+            head = stream.read(2048)
+    except FILE_ERRORS:
+        return None
+    if sogou.looks_like_sogou(head):
+        return "sogou"
+    if wiki.looks_like_mediawiki(head):
+        return "mediawiki"
+    if name.endswith(TEXT_SUFFIXES):
+        return "txt"
+    if name.endswith(SNIFFED_SUFFIXES):
         return None
     if head.startswith(b"PAR1"):
         return "parquet"
@@ -166,7 +256,7 @@ class Reader:
                 self.on_error("empty_file", f"{path}: empty file")
                 return
             yield from getattr(self, f"_read_{fmt}")(path)
-        except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+        except FILE_ERRORS as error:
             self.on_error("corrupt_file", f"{path}: {type(error).__name__}: {error}")
 
     def _too_large(self, path: str, what: str, size: int) -> bool:
@@ -188,7 +278,7 @@ class Reader:
     # -- formats -------------------------------------------------------------------------
 
     def _read_warc(self, path: str) -> Iterator[Document]:
-        if path.lower().endswith((".arc", ".arc.gz")):
+        if path.split("::", 1)[0].lower().endswith((".arc", ".arc.gz")):
             yield from self._read_arc(path)
             return
         # FastWARC (C++) parses and decompresses at 2-3x warcio's speed; only legacy ARC files,
@@ -366,6 +456,21 @@ class Reader:
     def _read_txt(self, path: str) -> Iterator[Document]:
         yield from self._read_whole(path, "text")
 
+    def _read_sogou(self, path: str) -> Iterator[Document]:
+        with _open_bytes(path) as stream:
+            yield from sogou.read_sogou(stream, path, self.on_error, self.max_document_bytes)
+
+    def _read_mediawiki(self, path: str) -> Iterator[Document]:
+        with _open_bytes(path) as stream:
+            yield from wiki.read_mediawiki(stream, path, self.on_error)
+
+    def _read_epub(self, path: str) -> Iterator[Document]:
+        if self._too_large(path, "file", input_size(path)):
+            return
+        with open_input(path) as stream:
+            # EPUB is a zip: it needs seeking, so a remote book is read into memory first
+            yield from books.read_epub(io.BytesIO(stream.read()), path, self.on_error)
+
     def _read_whole(self, path: str, fmt: str) -> Iterator[Document]:
         if self._too_large(path, "file", input_size(path)):
             return
@@ -378,7 +483,10 @@ class Reader:
             return
         if fmt == "text" and text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
             fmt = "html"  # a saved page with the wrong extension
-        yield Document(id=path, text=text, source=path, url=None, meta={"format": fmt})
+        if fmt == "html":
+            yield Document(id=path, text=text, source=path, url=None, meta={"format": fmt})
+        else:
+            yield from books.book_documents(path, text, {"format": fmt})
 
 
 def _record_document(record: dict, path: str, number: int) -> Document:
