@@ -89,14 +89,18 @@ class Mapper(Step):
 
     def run(self, documents: Iterable[Document]) -> Iterator[Document | Removed]:
         for document in documents:
+            entered = document.text
             try:
                 document = self.apply(document)
             except Exception as error:  # one bad document must not end the run
+                document.text = entered
                 yield _step_error(self, document, error)
                 continue
             if document.text.strip():
                 yield document
             else:
+                # a removed record shows what the step was given, not the nothing it left
+                document.text = entered
                 yield Removed(document, "empty")
 
 

@@ -145,3 +145,15 @@ def test_extract_step_skips_pages_without_chinese_only_when_asked() -> None:
     ]  # fmt: skip
     # off (the step's default): every page is parsed, the Latin ones keep their text
     assert _step_verdicts(Extract(), pages) == ["kept"] * 4
+
+
+def test_a_page_without_main_text_is_removed_with_its_html() -> None:
+    from mdfs.collect.steps import Extract
+    from mdfs.document import Document, Removed
+
+    page = "<html><head><title>x</title></head><body><script>var a = 1;</script></body></html>"
+    (item,) = Extract().run(
+        iter([Document(id="p", text=page, source="t", meta={"format": "html"})])
+    )
+    assert isinstance(item, Removed) and item.reason == "no_main_text"
+    assert item.document.text == page  # what the step was given, to see why

@@ -42,18 +42,21 @@ def docs(*texts: str) -> list[Document]:
 
 
 def test_accounting_holds_by_construction() -> None:
-    removed: list[tuple[str, str]] = []
+    removed: list[tuple[str, str, str]] = []
     kept, stats = run_steps(
         [Upper(), ShortFilter()],
         docs("abcd", "xx", "ab", "boom", "hello"),
-        lambda step, item: removed.append((step, item.reason)),
+        lambda step, item: removed.append((step, item.reason, item.document.text)),
     )
     assert [d.text for d in kept] == ["ABCD", "HELLO"]
+    # a removed record holds the text as it entered the removing step, never what it left
+    assert ("upper_test", "empty", "xx") in removed
+    assert ("short_test", "too_short", "AB") in removed
     upper, short = stats
     assert (upper.documents_in, upper.kept, dict(upper.removed)) == (5, 4, {"empty": 1})
     assert short.documents_in == upper.kept
     assert dict(short.removed) == {"too_short": 1, "step_error": 1}
-    assert ("short_test", "step_error") in removed
+    assert ("short_test", "step_error", "BOOM") in removed
     for s in stats:
         assert s.documents_in == s.kept + sum(s.removed.values())
 

@@ -57,13 +57,13 @@ class Extract(Step):
                 yield Removed(document, "no_cjk")
                 continue
             text = extract_main_text(document.text, document.url)
+            if not text.strip():
+                yield Removed(document, "no_main_text")  # with its HTML, to see why
+                continue
             document.meta["format"] = "text"
             document.meta["html_chars"] = len(document.text)
             document.text = text
-            if text.strip():
-                yield document
-            else:
-                yield Removed(document, "no_main_text")
+            yield document
 
 
 __all__ = ["Document", "Extract"]
