@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "mdfs.train.commands",
     "mdfs.evaluate.commands",
     "mdfs.review.commands",
+    "mdfs.report.commands",
 ]
 
 
