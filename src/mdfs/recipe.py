@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from mdfs.errors import UserError
 from mdfs.pipeline import STEP_REGISTRY, Step
 
-# Modules whose steps recipes can name. Adding a step: write its class with @register in a
-# module, list the module here, and name the step in a recipe.
+# Modules whose steps recipes can name. Adding a step to MDFS: write its class with @register
+# in a module, list the module here, and name the step in a recipe. A user's own steps live in
+# their own package instead, named by the recipe's `modules:` list.
 STEP_MODULES = [
     "mdfs.collect.steps",
     "mdfs.coarse.normalize",
@@ -52,6 +53,7 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     collect: CollectSettings = Field(default_factory=CollectSettings)
+    modules: list[str] = Field(default_factory=list)
     steps: list[Step]
 
 
@@ -88,12 +90,29 @@ def build_step(entry: Any, position: int) -> Step:
         raise UserError(f"recipe step {position} ({name}): {_explain(error)}") from None
 
 
+def import_modules(modules: Any, origin: str = "recipe") -> list[str]:
+    """Import the user's step modules a recipe names, so their @register steps can be used."""
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        raise UserError(f"{origin}: `modules` is a list of importable module names")
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # an import runs the user's code: any error is theirs
+            raise UserError(
+                f"{origin}: cannot import module {name!r}: {type(error).__name__}: {error}"
+            ) from None
+    return modules
+
+
 def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise UserError(f"{origin}: a recipe is a mapping with a list under `steps`")
-    unknown = set(data) - {"collect", "steps"}
+    unknown = set(data) - {"collect", "modules", "steps"}
     if unknown:
-        raise UserError(f"{origin}: unknown section(s) {sorted(unknown)}; known: collect, steps")
+        raise UserError(
+            f"{origin}: unknown section(s) {sorted(unknown)}; known: collect, modules, steps"
+        )
+    modules = import_modules(data.get("modules") or [], origin)
     steps = [build_step(entry, i) for i, entry in enumerate(data["steps"], start=1)]
     names = [step.name for step in steps]
     duplicated = {n for n in names if names.count(n) > 1}
@@ -103,7 +122,7 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
         collect = CollectSettings.model_validate(data.get("collect") or {})
     except ValidationError as error:
         raise UserError(f"{origin}: collect.{_explain(error)}") from None
-    return Recipe(collect=collect, steps=steps)
+    return Recipe(collect=collect, modules=modules, steps=steps)
 
 
 def load_recipe(path: str | Path | None = None) -> Recipe:
