@@ -73,3 +73,14 @@ def test_sample_is_reproducible_and_seeded(run_dir: Path, tmp_path: Path) -> Non
         json.loads(line)["status"] for line in (tmp_path / "all.jsonl").read_text().splitlines()
     ]
     assert len(statuses) == 14 and statuses.count("kept") == 12
+
+
+def test_a_run_folder_as_input_stands_for_its_corpus(run_dir: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "none.yaml"
+    recipe.write_text("steps: []\n")
+    again = tmp_path / "again"
+    assert main(["run", str(run_dir), "-o", str(again), "--recipe", str(recipe)]) == 0
+    report = json.loads((again / "report.json").read_text())
+    assert report["documents_in"] == 12  # the kept documents, not the removed ones or reports
+    assert report["errors"] == {}
+    assert all("/corpus/" in source for source in report["sources"])

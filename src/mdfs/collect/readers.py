@@ -87,6 +87,11 @@ def input_size(path: str) -> int:
     return os.path.getsize(path)
 
 
+# A folder holding this is an `mdfs run` output: as an input it stands for its corpus/ alone
+# (never its removed documents, report or bookkeeping).
+RUN_MARKER = ".mdfs/run.json"
+
+
 def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
     """Files, directories (recursively) and globs → a sorted, de-duplicated list of files."""
     files: list[str] = []
@@ -99,6 +104,8 @@ def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
                 on_error("missing_path", f"{item}: no file matches this pattern")
             files.extend(m for m in matches if os.path.isfile(m))
         elif os.path.isdir(item):
+            if os.path.isfile(os.path.join(item, RUN_MARKER)):
+                item = os.path.join(item, "corpus")  # a run's input is its kept documents
             for root, dirs, names in os.walk(item):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 files.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
@@ -161,6 +168,8 @@ def _expand_url(url: str, on_error: OnError) -> list[str]:
         if any(ch in inner for ch in "*?["):
             found = [p for p in fs.glob(inner) if fs.isfile(p)]
         elif fs.isdir(inner):
+            if fs.isfile(f"{inner.rstrip('/')}/{RUN_MARKER}"):
+                inner = f"{inner.rstrip('/')}/corpus"
             found = fs.find(inner)
         elif fs.isfile(inner):
             found = [inner]
