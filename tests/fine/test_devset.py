@@ -36,7 +36,7 @@ ITEMS = _items()
 
 
 def test_schema_and_unique_ids() -> None:
-    assert len(ITEMS) >= 70  # raised as the set grows
+    assert len(ITEMS) >= 150
     for item in ITEMS:
         assert FIELDS <= item.keys() <= FIELDS | OPTIONAL, item.get("id")
         assert item["kind"] in {"document", "segment"}
@@ -61,7 +61,7 @@ def test_class_balance() -> None:
     assert 0.33 <= share["low"] <= 0.47
     assert 0.13 <= share["ad"] <= 0.27
     kinds = Counter(item["kind"] for item in ITEMS)
-    assert kinds["document"] and kinds["segment"]
+    assert kinds["document"] >= 0.3 * len(ITEMS) and kinds["segment"] >= 0.3 * len(ITEMS)
 
 
 @cache
