@@ -302,6 +302,24 @@ spam/test.csv#row 7825 | ad | recruitment notice (csv says not ad)
 spam/test.csv#row 5951 | low | abusive personal chatter
 spam/test.csv#row 10806 | low | symbols and stock names, no sentence
 spam/test.csv#row 33778 | low | bus-route fragment
+# SMS: more news flashes and marketing written as advice
+spam/test.csv#row 41 | high | complete news sentence
+spam/test.csv#row 1028 | high | complete news sentence
+spam/test.csv#row 4386 | high | complete news sentence
+spam/test.csv#row 1523 | high | complete news sentence
+spam/test.csv#row 6243 | high | complete news sentence
+spam/test.csv#row 7315 | high | complete news sentence
+spam/test.csv#row 9122 | high | complete news sentence
+spam/test.csv#row 9161 | high | complete news sentence
+spam/test.csv#row 13374 | high | complete news sentence
+spam/test.csv#row 23560 | high | complete news sentence
+spam/test.csv#row 24617 | high | complete news sentence
+spam/test.csv#row 25091 | high | complete news sentence
+spam/test.csv#row 37739 | high | complete news sentence
+spam/test.csv#row 116 | ad | hospital marketing written as expert advice (csv says not ad)
+spam/test.csv#row 3407 | ad | acupuncture slimming clinic offer with phone
+spam/test.csv#row 3351 | ad | rigged mahjong-table controller for sale (gambling cheat device)
+spam/test.csv#row 3063 | ad | clipped enrolment hotline: only the call to contact is left (csv says not ad)
 """
 
 
