@@ -6,7 +6,6 @@ the text each row names, so the file can be rebuilt and checked against its sour
 
 Locators:
   record N            the text of line N (0-based) of a JSON-lines file   -> document
-  record N lines A-B  lines A..B (1-based) of that text                   -> segment
   row N               the content of data row N (0-based) of a csv        -> document
   main text           the page's main text (mdfs.collect.extract)         -> document
   whole page          the page as plain text (resiliparse, main_content=False), as a WET
@@ -14,13 +13,16 @@ Locators:
   lines A-B           lines A..B (1-based) of that whole-page text        -> segment
   line A chars X-Y    characters X..Y (0-based, end excluded) of line A   -> segment
 
-    PYTHONPATH=src python benchmarks/data/fine_dev/build_labels.py [SHARED_DATA]
+    PYTHONPATH=src python benchmarks/data/fine_dev/build_labels.py
+
+The shared data is found as the tests find it: $MDFS_SHARED, else ../shared beside the repo.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -32,7 +34,7 @@ from resiliparse.extract.html2text import extract_plain_text
 from mdfs.collect.extract import extract_main_text
 
 HERE = Path(__file__).resolve().parent
-DATA = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[3] / "shared" / "data"
+DATA = Path(os.environ.get("MDFS_SHARED", HERE.parents[3] / "shared")) / "data"
 
 LABELS = """
 # ChineseWebText Common Crawl documents: labelled by reading; "dirty"/"clean" is their file
@@ -351,11 +353,8 @@ def _lines(text: str, first: int, last: int) -> str:
 def cut(source: str, locator: str) -> tuple[str, str]:
     """The (kind, text) a row names."""
     path = DATA / source
-    if m := re.fullmatch(r"record (\d+)(?: lines (\d+)-(\d+))?", locator):
-        text = _jsonl(path)[int(m[1])]
-        if m[2]:
-            return "segment", _lines(text, int(m[2]), int(m[3])).strip()
-        return "document", text.strip()
+    if m := re.fullmatch(r"record (\d+)", locator):
+        return "document", _jsonl(path)[int(m[1])].strip()
     if m := re.fullmatch(r"row (\d+)", locator):
         return "document", _csv(path)[int(m[1])].strip()
     if locator == "main text":
