@@ -12,12 +12,12 @@ from typing import Any, Protocol
 import orjson
 
 from mdfs.collect.readers import expand_inputs, shard_inputs
-from mdfs.engines.shards import Layout, ShardResult
 from mdfs.errors import UserError
+from mdfs.layout import Layout, ShardResult
 from mdfs.recipe import Recipe
 from mdfs.report.build import build_report
 from mdfs.report.html import render_html
-from mdfs.storage import basename, join, remove, remove_scratch, write_atomic_bytes
+from mdfs.storage import basename, join, remove, write_atomic_bytes
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ def run_pipeline(
     try:
         return _run(inputs, layout, recipe, engine, overwrite)
     finally:
-        if layout.scratch is not None:  # what must survive a resume is under the URL
-            remove_scratch(layout.scratch)
+        layout.close()  # a URL output's scratch: what must survive a resume is under the URL
 
 
 def _run(
@@ -73,7 +72,7 @@ def _run(
         {"recipe": recipe_fingerprint(recipe), "shards": shards}, option=orjson.OPT_SORT_KEYS
     )
     digest = hashlib.sha256(manifest).hexdigest()
-    manifest_path = join(layout.work, "run.json")
+    manifest_path = layout.manifest
     if fs.exists(manifest_path):
         previous = orjson.loads(fs.cat_file(manifest_path)).get("digest")
         if previous != digest:

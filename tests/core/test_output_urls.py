@@ -288,8 +288,8 @@ def test_scratch_a_killed_run_left_goes_with_the_next_run(
 ) -> None:
     """kill -9 skips every cleanup: the next run into the same output removes that scratch
     when it starts, and the scratch of another output is left alone."""
-    from mdfs.engines.shards import Layout
-    from mdfs.storage import remove_scratch, scratch_for
+    from mdfs.layout import Layout, UrlLayout
+    from mdfs.storage import scratch_for
 
     killed = Path(scratch_for(memory_url))  # as a run that was killed after it started
     (killed / "exact_dedup").mkdir()
@@ -298,9 +298,9 @@ def test_scratch_a_killed_run_left_goes_with_the_next_run(
     assert killed.parent != other.parent  # one folder per output
 
     layout = Layout.for_output(memory_url)  # the next run starts
-    assert layout.scratch is not None and Path(layout.scratch).is_dir()
+    assert isinstance(layout, UrlLayout) and Path(layout.scratch).is_dir()
     assert not killed.exists() and other.is_dir()
-    remove_scratch(layout.scratch)
+    layout.close()
 
     args = ["run", str(inputs), "-o", memory_url, "--recipe", str(inputs / "recipe.yaml")]
     assert main([*args, "--workers", "1"]) == 0  # and a whole run leaves nothing behind

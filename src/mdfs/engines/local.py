@@ -11,16 +11,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from tqdm import tqdm
 
 from mdfs.engines.shards import (
-    Layout,
-    Phase,
-    ShardResult,
     bind_global_steps,
     decide_global,
     finish_run,
-    plan_phases,
     raise_shard_failures,
     run_shard,
 )
+from mdfs.layout import Layout, Phase, ShardResult, plan_phases
 from mdfs.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -93,9 +90,9 @@ class LocalEngine:
     ) -> list[ShardResult]:  # fmt: skip
         results, todo = [], []
         for shard, files in shards.items():
-            marker = layout.stats(phase.index, shard)
-            if layout.fs.exists(marker):
-                results.append(ShardResult.from_json(layout.fs.cat_file(marker)))
+            finished = layout.finished(phase.index, shard)
+            if finished is not None:
+                results.append(finished)
             else:
                 todo.append((shard, files))
         names = ", ".join(step.name for step in phase.steps)

@@ -23,7 +23,6 @@ work in local scratch on each host and exchange their files through the URL.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import re
@@ -35,20 +34,16 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from mdfs.engines.shards import (
-    Layout,
-    Phase,
-    ShardResult,
     bind_global_steps,
     decide_global,
     finish_run,
-    plan_phases,
     raise_shard_failures,
     run_shard,
 )
 from mdfs.errors import UserError
+from mdfs.layout import Layout, Phase, ShardResult, plan_phases
 from mdfs.pipeline import GlobalStep
 from mdfs.recipe import Recipe
-from mdfs.storage import join
 
 if TYPE_CHECKING:
     from pyspark import Broadcast
@@ -228,9 +223,9 @@ class SparkEngine:
     ) -> list[ShardResult]:  # fmt: skip
         results, todo = [], []
         for shard, files in shards.items():
-            marker = layout.stats(phase.index, shard)
-            if layout.fs.exists(marker):
-                results.append(ShardResult.from_json(layout.fs.cat_file(marker)))
+            finished = layout.finished(phase.index, shard)
+            if finished is not None:
+                results.append(finished)
             else:
                 todo.append((phase.index, shard, files))
         if not todo:
@@ -285,17 +280,12 @@ def _executor_state(run_key: str, payload: Broadcast[bytes]) -> tuple[Recipe, La
         from pyspark import cloudpickle
 
         recipe, layout = cloudpickle.loads(payload.value)
-        if layout.scratch is not None and not os.path.isdir(layout.scratch):
-            # Not the driver's host (the driver's scratch is a folder of this run alone, so
-            # finding it means sharing the driver's host, never a stale run's leftovers):
-            # scratch in the executor's own folder of this application
-            # (removed with the container on YARN and Kubernetes; on a standalone cluster
-            # by spark.worker.cleanup.enabled), not in a /tmp that nothing empties.
-            from pyspark import SparkFiles
+        # On another host than the driver's, scratch goes in the executor's own folder of
+        # this application (removed with the container on YARN and Kubernetes; on a
+        # standalone cluster by spark.worker.cleanup.enabled), not in a /tmp nothing empties.
+        from pyspark import SparkFiles
 
-            root = os.path.abspath(SparkFiles.getRootDirectory())
-            scratch = os.path.join(root, "mdfs-scratch", run_key)
-            layout = dataclasses.replace(layout, scratch=scratch)
+        layout = layout.on_this_host(os.path.abspath(SparkFiles.getRootDirectory()))
         phases = plan_phases(recipe.steps)
         bind_global_steps(layout, phases)
         _use_task_gpu(recipe)
@@ -345,7 +335,7 @@ def _run_task(
     """
     phase_index, shard, files = item
     recipe, layout, phases = _executor_state(run_key, payload)
-    if not layout.fs.exists(join(layout.work, "run.json")):
+    if not layout.fs.exists(layout.manifest):
         return shard, None, (
             f"the output {layout.output} is not visible on executor host "
             f"{socket.gethostname()}: the Spark engine needs an output that the driver and "
