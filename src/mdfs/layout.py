@@ -72,12 +72,13 @@ def plan_phases(steps: list[Step]) -> list[Phase]:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a run into a local folder keeps what. Everything under `work` is MDFS's own
-    bookkeeping. `Layout.for_output` gives a `UrlLayout` for an output URL.
+    """Where a run keeps what, in a local folder or under a URL. Everything under `work` is
+    MDFS's own bookkeeping.
 
     Every path below is a string in the terms of `fs`, and every file goes through `fs` by
     the commit protocol of `mdfs.storage`. Global steps work in a local folder (`workdir`),
-    which for a local output is under the output itself, where a resume finds it.
+    which for a local output is under the output itself, where a resume finds it; a run into
+    a URL needs a `UrlLayout` for them (`Layout.for_output` picks).
     """
 
     output: str
@@ -138,8 +139,8 @@ class Layout:
         return join(self.removed, f"phase-{phase}-part-{shard}.jsonl.gz")
 
     def display(self, path: str) -> str:
-        """A path as the user should read it."""
-        return path
+        """A path as the user should read it: a URL for a URL output."""
+        return self.fs.unstrip_protocol(path) if is_url(self.output) else path
 
     def make(self) -> None:
         for path in (
@@ -185,9 +186,6 @@ class UrlLayout(Layout):
     and the files a resume or another host needs go through the URL (`GlobalFiles`)."""
 
     scratch: str = ""
-
-    def display(self, path: str) -> str:
-        return self.fs.unstrip_protocol(path)
 
     def workdir(self, step: GlobalStep) -> Path:
         return Path(self.scratch) / step.name
