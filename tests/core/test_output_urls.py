@@ -251,10 +251,11 @@ def test_dedup_reference_url_is_a_one_line_error(
 
 
 def test_classify_url_output_equals_local_path(
-    inputs: Path, memory_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+    inputs: Path, memory_url: str, tmp_path: Path, scratch_root: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
     """predictions.jsonl through fsspec: the same lines as in a local folder, one per input
-    document in input order, and no attempt file left."""
+    document in input order, and no attempt file or scratch left."""
     pytest.importorskip("fasttext")
     common = [
         "classify",
@@ -268,7 +269,8 @@ def test_classify_url_output_equals_local_path(
     expected = (tmp_path / "plain" / "predictions.jsonl").read_bytes()
     fs, root = fsspec.core.url_to_fs(memory_url)
     assert fs.cat_file(f"{root}/predictions.jsonl") == expected
-    assert fs.find(root) == [f"{root}/predictions.jsonl"]
+    assert read_output(memory_url)[0] == read_output(str(tmp_path / "plain"))[0]
+    assert list(scratch_root.iterdir()) == []
     ids = [
         json.loads(line)["id"]
         for part in sorted(inputs.glob("*.jsonl"))
