@@ -202,12 +202,13 @@ def test_classify_resumes_after_kill_9(
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    finished = len(list(markers.glob("*.json")))
-    assert 2 <= finished < 16, "the run finished before it could be killed"
+    finished = {path: path.stat().st_mtime_ns for path in markers.glob("*.json")}
+    assert 2 <= len(finished) < 16, "the run finished before it could be killed"
     assert not (output / "predictions.jsonl").exists()
 
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["classify", str(inputs), "-o", str(output), "--workers", "1"]) == 0
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished  # not run again
     expected, resumed = (
         [json.loads(line) for line in (folder / "predictions.jsonl").open()]
         for folder in (reference, output)
