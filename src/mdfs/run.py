@@ -1,4 +1,10 @@
-"""`mdfs run`: inputs → shards → phases on an engine → corpus, removed, report."""
+"""A run: inputs → shards → phases on an engine → corpus, removed, report.
+
+The phase loop is here, once for every engine: for each phase, skip the shards whose
+completion marker exists, have the engine run the rest (`mdfs.tasks`), gather what failed,
+then let the phase's global step decide, and at the end clean up. An engine only says where
+a shard task runs.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +13,22 @@ import logging
 import os
 import time
 from collections import Counter
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
+from tqdm import tqdm
 
 from mdfs.collect.readers import expand_inputs, shard_inputs
-from mdfs.engines.shards import Layout, ShardResult
 from mdfs.errors import UserError
+from mdfs.layout import Layout, Phase, ShardResult
+from mdfs.pipeline import GlobalStep
 from mdfs.recipe import Recipe
 from mdfs.report.build import build_report
 from mdfs.report.html import render_html
-from mdfs.storage import basename, join, remove, remove_scratch, write_atomic_bytes
+from mdfs.storage import basename, join, remove, remove_stale_attempts, write_atomic_bytes
+from mdfs.tasks import Engine, ShardJob, ShardTask
 
 log = logging.getLogger(__name__)
-
-
-class Engine(Protocol):
-    def run(
-        self, recipe: Recipe, layout: Layout, shards: dict[str, list[str]]
-    ) -> list[ShardResult]: ...
 
 
 def recipe_fingerprint(recipe: Recipe) -> list[dict[str, Any]]:
@@ -43,8 +46,7 @@ def run_pipeline(
     try:
         return _run(inputs, layout, recipe, engine, overwrite)
     finally:
-        if layout.scratch is not None:  # what must survive a resume is under the URL
-            remove_scratch(layout.scratch)
+        layout.close()  # a URL output's scratch: what must survive a resume is under the URL
 
 
 def _run(
@@ -73,7 +75,7 @@ def _run(
         {"recipe": recipe_fingerprint(recipe), "shards": shards}, option=orjson.OPT_SORT_KEYS
     )
     digest = hashlib.sha256(manifest).hexdigest()
-    manifest_path = join(layout.work, "run.json")
+    manifest_path = layout.manifest
     if fs.exists(manifest_path):
         previous = orjson.loads(fs.cat_file(manifest_path)).get("digest")
         if previous != digest:
@@ -86,7 +88,7 @@ def _run(
     write_atomic_bytes(manifest_path, orjson.dumps({"digest": digest, "shards": shards}), fs)
 
     started = time.perf_counter()
-    results = engine.run(recipe, layout, shards)
+    results = run_phases(engine, ShardJob(recipe, layout), shards)
     global_figures = {
         basename(path).removesuffix(".done.json"): orjson.loads(fs.cat_file(path))
         for path in sorted(fs.glob(join(layout.work, "global", "*.done.json")))
@@ -103,6 +105,100 @@ def _run(
     write_atomic_bytes(join(layout.root, "report.json"), report_json, fs)
     write_atomic_bytes(join(layout.root, "report.html"), render_html(report).encode("utf-8"), fs)
     return report
+
+
+def run_phases(engine: Engine, job: ShardJob, shards: dict[str, list[str]]) -> list[ShardResult]:
+    """Run every phase over every shard; returns the stats of all (phase, shard) pairs."""
+    layout = job.layout
+    results: list[ShardResult] = []
+    with engine.running(job):
+        for phase in job.phases:
+            todo = []
+            for shard, files in shards.items():
+                finished = layout.finished(phase.index, shard)
+                if finished is None:
+                    todo.append(ShardTask(phase.index, shard, files))
+                else:
+                    results.append(finished)
+            if todo:
+                results.extend(run_phase(engine, job, phase, todo, len(shards)))
+            if phase.then is not None:
+                decide_global(engine, layout, phase.then, sorted(shards))
+    finish_run(layout, job.phases)
+    return results
+
+
+def run_phase(
+    engine: Engine, job: ShardJob, phase: Phase, todo: list[ShardTask], total: int
+) -> list[ShardResult]:
+    """Run one phase's unfinished shards; stop the run if any failed."""
+    names = ", ".join(step.name for step in phase.steps)
+    log.info("phase %d: %d of %d shards to run (%s)", phase.index, len(todo), total, names)
+    results: list[ShardResult] = []
+    failures: list[str] = []
+    missing = {task.shard for task in todo}
+    progress = tqdm(
+        total=total, initial=total - len(todo), unit="shard", desc=f"phase {phase.index}",
+        disable=None, postfix={"steps": names},
+    )  # fmt: skip
+    with progress:
+        for outcome in engine.run_tasks(job, todo):
+            missing.discard(outcome.task.shard)
+            if outcome.result is not None:
+                results.append(outcome.result)
+            else:
+                failures.append(f"shard {outcome.task.shard}: {outcome.failure}")
+            progress.update()
+    failures += [f"shard {shard}: the engine returned no outcome" for shard in sorted(missing)]
+    raise_shard_failures(job.layout, phase.index, failures)
+    return results
+
+
+def decide_global(engine: Engine, layout: Layout, step: GlobalStep, shards: list[str]) -> None:
+    """Run a global step's decide once, on the engine if it offers the step a distributed
+    decide, else here; its done marker makes a resumed run skip it."""
+    marker = layout.global_done(step)
+    if layout.fs.exists(marker):
+        return
+    started = time.perf_counter()
+    mirror = layout.global_files(step)
+    before = mirror.snapshot()
+    decision = engine.decide(step, shards, layout.global_location(step))
+    where = "on the engine"
+    if decision is None:
+        where = "here"
+        mirror.pull_all()  # this process decides from every shard's files
+        before = mirror.snapshot()
+        decision = step.decide(shards), []
+    figures, written = decision
+    mirror.push_decision(before, written, shards)
+    write_atomic_bytes(marker, orjson.dumps(figures), layout.fs)
+    log.info(
+        "global step %s decided over %d shards %s in %.1fs",
+        step.name, len(shards), where, time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def raise_shard_failures(layout: Layout, phase: int, failures: list[str]) -> None:
+    """After a phase: keep the finished shards, write what failed, tell the user to rerun."""
+    if not failures:
+        return
+    log_path = join(layout.work, "failures.log")
+    write_atomic_bytes(log_path, "\n\n".join(failures).encode("utf-8"), layout.fs)
+    first = failures[0].splitlines()[0]
+    raise UserError(
+        f"{len(failures)} shard(s) of phase {phase} failed ({first}); details in "
+        f"{layout.display(log_path)}. Finished shards are kept: run the same command again "
+        "to resume."
+    )
+
+
+def finish_run(layout: Layout, phases: list[Phase]) -> None:
+    """After the last phase: drop the staged phases, the failure log and dead attempts' files."""
+    remove(layout.fs, join(layout.work, "failures.log"))
+    for phase in phases[:-1]:
+        remove(layout.fs, join(layout.work, f"stage-{phase.index}"), recursive=True)
+    remove_stale_attempts(layout.fs, [layout.corpus, layout.removed, layout.work])
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import IO
 
 import fsspec
-import orjson
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
@@ -71,6 +70,11 @@ def parent(path: str) -> str:
 
 def basename(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def is_attempt(name: str) -> bool:
+    """True for the name of a file still being written (`attempt_name`)."""
+    return _ATTEMPT.match(name) is not None
 
 
 def attempt_name(path: str) -> str:
@@ -154,85 +158,6 @@ def remove_stale_attempts(fs: AbstractFileSystem, folders: list[str]) -> None:
         if not fs.exists(folder):
             continue
         for path in fs.find(folder):
-            if _ATTEMPT.match(basename(path)):
+            if is_attempt(basename(path)):
                 with contextlib.suppress(FileNotFoundError):
                     fs.rm_file(path)
-
-
-class GlobalFiles:
-    """A global step's local workdir, mirrored to a folder under an output URL.
-
-    Global steps (deduplication) read and write numpy files and memory maps in a local folder.
-    With a URL output that folder is local scratch, and the files a later process needs go
-    through the output URL: what `observe` wrote for a shard (`<shard>.*`, pushed by the task
-    before its completion marker), and what `decide` wrote (pushed by the driver before the
-    step's done marker, and listed in `outputs` so a task fetches only what its shard's
-    `filter_shard` may read). Whatever is in the URL survives a crash; the scratch does not
-    need to. A step's state is the flat set of files in its workdir (subfolders are its
-    own scratch).
-    """
-
-    def __init__(self, local: Path, fs: AbstractFileSystem, remote: str, outputs: str) -> None:
-        self.local = local
-        self.fs = fs
-        self.remote = remote
-        self.outputs = outputs  # JSON: {"shared": [names], "shards": {shard: [names]}}
-
-    def local_files(self) -> dict[str, tuple[int, int]]:
-        """name -> (size, mtime in ns) of the files in the workdir."""
-        if not self.local.is_dir():
-            return {}
-        return {
-            entry.name: (entry.stat().st_size, entry.stat().st_mtime_ns)
-            for entry in os.scandir(self.local)
-            if entry.is_file() and not _ATTEMPT.match(entry.name)
-        }
-
-    def push(self, names: list[str]) -> None:
-        self.fs.makedirs(self.remote, exist_ok=True)
-        for name in names:
-            path = join(self.remote, name)
-            attempt = attempt_name(path)
-            self.fs.put_file(str(self.local / name), attempt)
-            publish(self.fs, attempt, path)
-
-    def pull(self, names: list[str]) -> None:
-        """Fetch the named files that this host does not hold yet (they never change once in
-        the URL: observations and decisions are written once per run)."""
-        self.local.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            target = self.local / name
-            if target.exists():
-                continue
-            # two worker processes of one host may fetch the same file at once
-            partial = self.local / f".{name}.tmp-{uuid.uuid4().hex}"
-            self.fs.get_file(join(self.remote, name), str(partial))
-            # time 0: whatever `decide` rewrites afterwards shows as changed (`local_files`),
-            # even within the clock tick of the copy
-            os.utime(partial, ns=(0, 0))
-            os.replace(partial, target)
-
-    def remote_names(self) -> list[str]:
-        if not self.fs.exists(self.remote):
-            return []
-        names = (basename(p) for p in self.fs.find(self.remote, maxdepth=1))
-        return sorted(n for n in names if not _ATTEMPT.match(n))
-
-    def push_observation(self, shard: str) -> None:
-        self.push([name for name in self.local_files() if name.startswith(f"{shard}.")])
-
-    def record_outputs(self, names: list[str], shards: list[str]) -> None:
-        """List all that `decide` wrote (pushed already), per shard and shared."""
-        by_shard: dict[str, list[str]] = {}
-        shared: list[str] = []
-        for name in sorted(set(names)):
-            shard = name.split(".", 1)[0]
-            (by_shard.setdefault(shard, []) if shard in shards else shared).append(name)
-        write_atomic_bytes(
-            self.outputs, orjson.dumps({"shared": shared, "shards": by_shard}), self.fs
-        )
-
-    def pull_decision(self, shard: str) -> None:
-        """Fetch what `filter_shard` may read for this shard: its decision, shared files."""
-        outputs = orjson.loads(self.fs.cat_file(self.outputs))
-        self.pull(outputs["shared"] + outputs["shards"].get(shard, []))

@@ -251,10 +251,11 @@ def test_dedup_reference_url_is_a_one_line_error(
 
 
 def test_classify_url_output_equals_local_path(
-    inputs: Path, memory_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+    inputs: Path, memory_url: str, tmp_path: Path, scratch_root: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
     """predictions.jsonl through fsspec: the same lines as in a local folder, one per input
-    document in input order, and no attempt file left."""
+    document in input order, and no attempt file or scratch left."""
     pytest.importorskip("fasttext")
     common = [
         "classify",
@@ -268,7 +269,8 @@ def test_classify_url_output_equals_local_path(
     expected = (tmp_path / "plain" / "predictions.jsonl").read_bytes()
     fs, root = fsspec.core.url_to_fs(memory_url)
     assert fs.cat_file(f"{root}/predictions.jsonl") == expected
-    assert fs.find(root) == [f"{root}/predictions.jsonl"]
+    assert read_output(memory_url)[0] == read_output(str(tmp_path / "plain"))[0]
+    assert list(scratch_root.iterdir()) == []
     ids = [
         json.loads(line)["id"]
         for part in sorted(inputs.glob("*.jsonl"))
@@ -288,8 +290,8 @@ def test_scratch_a_killed_run_left_goes_with_the_next_run(
 ) -> None:
     """kill -9 skips every cleanup: the next run into the same output removes that scratch
     when it starts, and the scratch of another output is left alone."""
-    from mdfs.engines.shards import Layout
-    from mdfs.storage import remove_scratch, scratch_for
+    from mdfs.layout import Layout, UrlLayout
+    from mdfs.storage import scratch_for
 
     killed = Path(scratch_for(memory_url))  # as a run that was killed after it started
     (killed / "exact_dedup").mkdir()
@@ -298,9 +300,9 @@ def test_scratch_a_killed_run_left_goes_with_the_next_run(
     assert killed.parent != other.parent  # one folder per output
 
     layout = Layout.for_output(memory_url)  # the next run starts
-    assert layout.scratch is not None and Path(layout.scratch).is_dir()
+    assert isinstance(layout, UrlLayout) and Path(layout.scratch).is_dir()
     assert not killed.exists() and other.is_dir()
-    remove_scratch(layout.scratch)
+    layout.close()
 
     args = ["run", str(inputs), "-o", memory_url, "--recipe", str(inputs / "recipe.yaml")]
     assert main([*args, "--workers", "1"]) == 0  # and a whole run leaves nothing behind

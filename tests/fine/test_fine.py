@@ -6,6 +6,11 @@ import contextlib
 import gzip
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +23,12 @@ from mdfs.fine.scoring import DEFAULT_BERT, DEFAULT_FASTTEXT
 from mdfs.fine.segments import split_segments
 from mdfs.fine.step import QualityClassifier
 from mdfs.pipeline import run_steps
+from tests.conftest import read_parts
+
+needs_shipped = pytest.mark.skipif(
+    not (DEFAULT_BERT / "config.json").is_file(), reason="default model not built"
+)
+
 
 ARTICLE_END = "源1.0便是一个非常好的开始，但未来的路还很长。"
 
@@ -147,6 +158,81 @@ def test_classify_keeps_input_order_for_jsonl_and_txt(
         assert row["label"] in LABELS
         assert set(row["scores"]) == set(LABELS)
         assert abs(sum(row["scores"].values()) - 1) < 0.01
+    # beside the predictions, the documents themselves with their text and scores
+    corpus = read_parts(out / "corpus")
+    assert [d["text"] for d in corpus[:6]] == texts
+    assert [{"id": d["id"], **d["meta"]["quality"]} for d in corpus] == rows
+    assert json.loads((out / "report.json").read_text())["documents_kept"] == 7
+
+
+# The classify command with one input file a shard, in a process of its own (to be killed).
+CLASSIFY_SMALL_SHARDS = (
+    "import sys, mdfs.fine.commands as c; c.CLASSIFY_COLLECT['shard_max_files'] = 1; "
+    "from mdfs.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@needs_shipped
+def test_classify_resumes_after_kill_9(
+    shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed with kill -9 mid-run, classify run again finishes with the predictions of an
+    uninterrupted run, scoring only the shards the killed run had not finished."""
+    import mdfs.fine.commands
+
+    texts = _wiki(shared, 24) + _sms(shared, "1", 12) + _sms(shared, "0", 12)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for index in range(16):
+        rows = [{"id": f"f{index}-{n}", "text": t} for n, t in enumerate(texts[index::16])]
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        (inputs / f"part-{index:02d}.jsonl").write_text(lines, encoding="utf-8")
+    monkeypatch.setattr(mdfs.fine.commands, "CLASSIFY_COLLECT", {"shard_max_files": 1})
+    reference = tmp_path / "reference"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["classify", str(inputs), "-o", str(reference), "--workers", "1"]) == 0
+
+    output = tmp_path / "killed"
+    command = [sys.executable, "-c", CLASSIFY_SMALL_SHARDS, "classify", str(inputs),
+               "-o", str(output), "--workers", "1"]  # fmt: skip
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
+    markers = output / ".mdfs" / "stats" / "phase-0"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(markers.glob("*.json"))) < 2:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = {path: path.stat().st_mtime_ns for path in markers.glob("*.json")}
+    assert 2 <= len(finished) < 16, "the run finished before it could be killed"
+    assert not (output / "predictions.jsonl").exists()
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["classify", str(inputs), "-o", str(output), "--workers", "1"]) == 0
+    assert {path: path.stat().st_mtime_ns for path in finished} == finished  # not run again
+    expected, resumed = (
+        [json.loads(line) for line in (folder / "predictions.jsonl").open()]
+        for folder in (reference, output)
+    )
+    assert len(expected) == len(texts)
+    assert [(p["id"], p["label"]) for p in resumed] == [(p["id"], p["label"]) for p in expected]
+    for a, b in zip(expected, resumed, strict=True):
+        assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)
+    assert {p["label"] for p in expected} >= {"high", "ad"}
+
+
+def test_annotate_only_keeps_every_document_unchanged() -> None:
+    step = QualityClassifier(annotate_only=True, min_segment_chars=0, max_segment_chars=40)
+    step._scorer = _FixedScorer()
+    step._ready = True
+    good = "这是一篇很好的文章，内容充实。" * 4
+    texts = [good + "\n" + "垃圾标题" * 5, "广告广告买买买" * 5, "垃圾" * 30, ""]
+    documents = [Document(str(n), text, "t") for n, text in enumerate(texts)]
+    kept, stats = run_steps([step], iter(documents), lambda name, r: None)
+    kept = list(kept)
+    assert [d.text for d in kept] == texts
+    assert [d.meta["quality"]["label"] for d in kept] == ["high", "ad", "low", "low"]
+    assert all(set(d.meta["quality"]) == {"label", "scores"} for d in kept)
+    assert stats[0].kept == 4
 
 
 class _FixedScorer:
@@ -192,11 +278,6 @@ def test_step_accounting_reasons_and_segment_cut() -> None:
         assert set(quality["scores"]) == set(LABELS)
         assert quality["label"] in LABELS
     assert stats[0].documents_in == 5 and stats[0].kept == 2
-
-
-needs_shipped = pytest.mark.skipif(
-    not (DEFAULT_BERT / "config.json").is_file(), reason="default model not built"
-)
 
 
 @needs_shipped

@@ -215,11 +215,11 @@ def test_quality_classifier_step_on_spark_equals_local(
 def test_classify_command_on_spark_equals_local(
     engine, tiny_model: Path, spark_inputs: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """Predictions written by executors through fsspec (a file:// URL), one part per input
-    file, joined by the driver in input order."""
-    from mdfs.engines import spark_classify
+    """Classify is a recipe run: one Spark task per input file, documents and predictions
+    written through fsspec (a file:// URL), predictions in input order."""
+    import mdfs.fine.commands
 
-    monkeypatch.setattr(spark_classify, "GROUP_MAX_FILES", 1)
+    monkeypatch.setattr(mdfs.fine.commands, "CLASSIFY_COLLECT", {"shard_max_files": 1})
     files = [str(spark_inputs / "crawl-0.warc.gz"), str(spark_inputs / "seed_page.txt")]
     common = ["classify", *files, "--model", str(tiny_model)]
     with contextlib.redirect_stdout(io.StringIO()):
@@ -235,4 +235,5 @@ def test_classify_command_on_spark_equals_local(
     assert [(p["id"], p["label"]) for p in on_spark] == [(p["id"], p["label"]) for p in local]
     for a, b in zip(local, on_spark, strict=True):
         assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)
-    assert not list((tmp_path / "spark").glob(".*")), "parts and temporary files are gone"
+    assert_same_run(tmp_path / "spark", tmp_path / "local")  # documents, texts, report
+    assert not list((tmp_path / "spark").rglob(".*.tmp-*")), "no attempt file is left"

@@ -1,11 +1,11 @@
-"""The Spark engine: every (phase, shard) is a Spark task running the same `run_shard`.
+"""The Spark engine: every (phase, shard) task is a Spark task running the same `run_task`.
 
-Nothing about a step changes on Spark. The driver plans the same phases as the local engine;
-each phase is one Spark job with one partition per shard not yet done, and each task calls
-`run_shard`, which writes its outputs atomically and then its stats file (the completion
-marker). The driver collects the stats, runs each global step's `decide` between phases
-(on Spark itself for steps that have a Spark-native decide, see `SPARK_DECIDERS`) and hands
-the stats to `run_pipeline`, which builds the same report as the local engine's.
+Nothing about a step changes on Spark, and the run loop (`mdfs.run`) is the local engine's:
+each phase's unfinished shards are one Spark job with one partition per shard, and each
+Spark task calls `run_task`, which writes the shard's outputs atomically and then its stats
+file (the completion marker). Between phases the loop offers each global step this engine's
+`decide`, which runs it on Spark for steps that have a Spark-native decide (see
+`SPARK_DECIDERS`); any other decides on the driver, as on the local engine.
 
 Why a failed task is harmless: a shard's outputs have names fixed by (phase, shard) and are
 committed whole (`mdfs.storage`), so a retried or speculative attempt rewrites the
@@ -23,35 +23,20 @@ work in local scratch on each host and exchange their files through the URL.
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import contextlib
 import logging
 import os
 import re
-import socket
 import sys
-import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from mdfs.engines.shards import (
-    Layout,
-    Phase,
-    ShardResult,
-    bind_global_steps,
-    decide_global,
-    finish_run,
-    plan_phases,
-    raise_shard_failures,
-    run_shard,
-)
 from mdfs.errors import UserError
 from mdfs.pipeline import GlobalStep
 from mdfs.recipe import Recipe
-from mdfs.storage import join
+from mdfs.tasks import Decision, Engine, ShardJob, ShardTask, TaskOutcome, run_task, worker_job
 
 if TYPE_CHECKING:
-    from pyspark import Broadcast
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
@@ -123,7 +108,7 @@ def effective_master(master: str, workers: int | None) -> str:
     return f"local[{threads},{LOCAL_TASK_ATTEMPTS}]"
 
 
-class SparkEngine:
+class SparkEngine(Engine):
     """Runs shards as Spark tasks. `master`: any Spark master URL; `conf`: KEY=VALUE settings.
 
     `workers` is the number of threads of a `local[...]` master, and `spark.cores.max` on a
@@ -186,122 +171,61 @@ class SparkEngine:
         self._spark = None
 
     # -- the run -----------------------------------------------------------------------
-    def run(
-        self, recipe: Recipe, layout: Layout, shards: dict[str, list[str]]
-    ) -> list[ShardResult]:
-        """Run every phase over every shard; returns the stats of all (phase, shard) pairs."""
+    @contextlib.contextmanager
+    def running(self, job: ShardJob) -> Iterator[None]:
         owned = self._spark is None
-        spark = self.start()
+        self.start()
         try:
-            return self._run(spark, recipe, layout, shards)
+            yield
         finally:
             if owned:
                 self.stop()
 
-    def _run(
-        self, spark: SparkSession, recipe: Recipe, layout: Layout, shards: dict[str, list[str]]
-    ) -> list[ShardResult]:
-        from pyspark import cloudpickle
+    def run_tasks(self, job: ShardJob, tasks: list[ShardTask]) -> list[TaskOutcome]:
+        assert self._spark is not None, "run_tasks outside running()"
+        phase = tasks[0].phase
+        names = ", ".join(step.name for step in job.phases[phase].steps)
+        context = self._spark.sparkContext
+        context.setJobDescription(f"mdfs phase {phase} ({len(tasks)} shards): {names}")
 
-        phases = plan_phases(recipe.steps)
-        bind_global_steps(layout, phases)
-        # The recipe travels once per executor as a broadcast; cloudpickle so that steps
-        # defined outside an importable module (a notebook, a test) travel too.
-        payload = spark.sparkContext.broadcast(cloudpickle.dumps((recipe, layout)))
-        run_key = uuid.uuid4().hex
-        results: list[ShardResult] = []
-        try:
-            for phase in phases:
-                results.extend(self._run_phase(spark, phase, layout, shards, run_key, payload))
-                if phase.then is not None:
-                    self._decide(spark, phase.then, layout, sorted(shards))
-        finally:
-            payload.unpersist()
-        # A killed attempt leaves its half-written attempt files; the finished run has no
-        # attempt left to need them.
-        finish_run(layout, phases)
-        return results
-
-    def _run_phase(
-        self, spark: SparkSession, phase: Phase, layout: Layout, shards: dict[str, list[str]],
-        run_key: str, payload: Broadcast[bytes],
-    ) -> list[ShardResult]:  # fmt: skip
-        results, todo = [], []
-        for shard, files in shards.items():
-            marker = layout.stats(phase.index, shard)
-            if layout.fs.exists(marker):
-                results.append(ShardResult.from_json(layout.fs.cat_file(marker)))
-            else:
-                todo.append((phase.index, shard, files))
-        if not todo:
-            return results
-        names = ", ".join(step.name for step in phase.steps)
-        context = spark.sparkContext
-        context.setJobDescription(f"mdfs phase {phase.index} ({len(todo)} shards): {names}")
-        log.info("phase %d: %d shards on Spark (%s)", phase.index, len(todo), names)
-
-        def task(items: Iterator[tuple[int, str, list[str]]]) -> Iterator[tuple]:
-            for item in items:
-                yield _run_task(run_key, payload, item)
+        # The job travels in the task's closure, pickled by cloudpickle, so that steps defined
+        # outside an importable module (a notebook, a test) travel too; each Python worker
+        # keeps one copy per run (`worker_job`), its steps set up once.
+        def run_partition(items: Iterator[ShardTask]) -> Iterator[TaskOutcome]:
+            on_executor = worker_job(job, _on_executor)
+            for task in items:
+                yield run_task(on_executor, task)
 
         try:
             # One partition per shard: Spark schedules, retries and speculates whole shards.
-            outcomes = context.parallelize(todo, len(todo)).mapPartitions(task).collect()
+            return context.parallelize(tasks, len(tasks)).mapPartitions(run_partition).collect()
         except Exception as error:  # Py4JJavaError: the job failed after Spark's retries
             first = next((ln for ln in str(error).splitlines() if ln.strip()), repr(error))
             raise UserError(
-                f"phase {phase.index} failed on Spark after its task retries ({first[:300]}). "
+                f"phase {phase} failed on Spark after its task retries ({first[:300]}). "
                 "Finished shards are kept: run the same command again to resume."
             ) from None
-        failures = []
-        for shard, stats, failure in outcomes:
-            if failure is None:
-                results.append(ShardResult.from_json(stats))
-            else:
-                failures.append(f"shard {shard}: {failure}")
-        raise_shard_failures(layout, phase.index, failures)
-        return results
 
-    def _decide(
-        self, spark: SparkSession, step: GlobalStep, layout: Layout, shards: list[str]
-    ) -> None:
+    def decide(self, step: GlobalStep, shards: list[str], location: str) -> Decision | None:
         decider = spark_decider(step)
         if decider is None:
-            decide_global(layout, step, shards)
-        else:
-            decide_global(layout, step, shards, lambda where: decider(spark, step, shards, where))
+            return None
+        return decider(self.start(), step, shards, location)
 
 
 # -- what runs in the executors -------------------------------------------------------------
 
-# The run an executor's Python worker last served: its recipe with steps already set up. Keyed
-# by the run, so models and automata load once per worker process per run, not per task.
-_EXECUTOR_STATE: dict[str, tuple[Recipe, Layout, list[Phase]]] = {}
 
+def _on_executor(job: ShardJob) -> ShardJob:
+    """The job as this executor's Python worker runs it, made once per worker and run."""
+    from pyspark import SparkFiles
 
-def _executor_state(run_key: str, payload: Broadcast[bytes]) -> tuple[Recipe, Layout, list[Phase]]:
-    state = _EXECUTOR_STATE.get(run_key)
-    if state is None:
-        from pyspark import cloudpickle
-
-        recipe, layout = cloudpickle.loads(payload.value)
-        if layout.scratch is not None and not os.path.isdir(layout.scratch):
-            # Not the driver's host (the driver's scratch is a folder of this run alone, so
-            # finding it means sharing the driver's host, never a stale run's leftovers):
-            # scratch in the executor's own folder of this application
-            # (removed with the container on YARN and Kubernetes; on a standalone cluster
-            # by spark.worker.cleanup.enabled), not in a /tmp that nothing empties.
-            from pyspark import SparkFiles
-
-            root = os.path.abspath(SparkFiles.getRootDirectory())
-            scratch = os.path.join(root, "mdfs-scratch", run_key)
-            layout = dataclasses.replace(layout, scratch=scratch)
-        phases = plan_phases(recipe.steps)
-        bind_global_steps(layout, phases)
-        _use_task_gpu(recipe)
-        _EXECUTOR_STATE.clear()  # a finished run's models must not stay in memory
-        state = _EXECUTOR_STATE[run_key] = (recipe, layout, phases)
-    return state
+    # On another host than the driver's, scratch goes in the executor's own folder of this
+    # application (removed with the container on YARN and Kubernetes; on a standalone
+    # cluster by spark.worker.cleanup.enabled), not in a /tmp that nothing empties.
+    job = job.on_this_host(os.path.abspath(SparkFiles.getRootDirectory()))
+    _use_task_gpu(job.recipe)
+    return job
 
 
 def task_gpus() -> list[str]:
@@ -333,29 +257,3 @@ def _use_task_gpu(recipe: Recipe) -> None:
         if getattr(step, "device", None) == "cpu":
             log.info("step %s runs on GPU %s", step.name, os.environ["CUDA_VISIBLE_DEVICES"])
             step.device = "cuda"  # type: ignore[attr-defined]
-
-
-def _run_task(
-    run_key: str, payload: Broadcast[bytes], item: tuple[int, str, list[str]]
-) -> tuple[str, bytes | None, str | None]:
-    """(shard, stats JSON, None) when done; (shard, None, message) when a step raised.
-
-    A step's exception is a bug that a retry would repeat, so it is reported (as the local
-    engine does) instead of failing the task; a dead process is Spark's to retry.
-    """
-    phase_index, shard, files = item
-    recipe, layout, phases = _executor_state(run_key, payload)
-    if not layout.fs.exists(join(layout.work, "run.json")):
-        return shard, None, (
-            f"the output {layout.output} is not visible on executor host "
-            f"{socket.gethostname()}: the Spark engine needs an output that the driver and "
-            "all executors reach at the same path or URL (a shared filesystem, s3://, hdfs://)"
-        )  # fmt: skip
-    marker = layout.stats(phase_index, shard)
-    if layout.fs.exists(marker):  # another attempt of this task finished it
-        return shard, layout.fs.cat_file(marker), None
-    try:
-        result = run_shard(recipe, phases, layout, phase_index, shard, files)
-    except Exception as error:
-        return shard, None, f"{type(error).__name__}: {error}\n{traceback.format_exc()}"
-    return shard, result.to_json(), None

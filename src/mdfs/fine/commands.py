@@ -11,19 +11,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from mdfs.engines.spark import add_spark_arguments
 from mdfs.errors import UserError
-from mdfs.storage import committed, filesystem, is_url, join
+from mdfs.storage import committed, join
 
-if TYPE_CHECKING:  # torch and the readers stay out of `mdfs --help`
-    from mdfs.collect.readers import Reader
-    from mdfs.document import Document
-    from mdfs.fine.scoring import Scorer
-
-# Documents scored at once: enough for the model's batches, few enough to keep memory flat.
-CLASSIFY_BATCH = 256
+if TYPE_CHECKING:  # the pipeline's modules stay out of `mdfs --help`
+    from mdfs.layout import Layout
+    from mdfs.recipe import Recipe
 
 SHARED_DATA = Path(os.environ.get("MDFS_SHARED", Path(__file__).resolve().parents[4] / "shared"))
 
@@ -74,17 +70,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     distill.set_defaults(func=distill_fasttext_command)
 
     classify = subparsers.add_parser(
-        "classify", help="label documents high/low/ad; writes DIR/predictions.jsonl"
+        "classify",
+        help="label documents high/low/ad; writes DIR/predictions.jsonl",
+        description="Read INPUT files, take the main text of pages and score every document "
+        "with the quality classifier, removing none: DIR/predictions.jsonl has one line "
+        "{id, label, scores} per document in input order, DIR/corpus the documents with their "
+        "text and scores, and the report. Re-running the same command resumes.",
     )
     classify.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders, globs")
     classify.add_argument(
-        "--output", required=True, help="output folder: a local path or an fsspec URL (s3://…)"
-    )
+        "--output", "-o", required=True, metavar="DIR",
+        help="output folder: a local path or an fsspec URL (s3://…)",
+    )  # fmt: skip
     classify.add_argument("--model", help="model dir or .bin (default: the shipped model)")
     classify.add_argument("--backend", choices=("bert", "fasttext"), default="bert")
     classify.add_argument("--device", default="cpu")
     classify.add_argument("--batch-size", type=int, default=64)
-    add_spark_arguments(classify)  # --engine spark: batched inference per Spark task
+    classify.add_argument(
+        "--workers", type=int, default=None, help="parallel processes (default: all cores)"
+    )
+    classify.add_argument("--overwrite", action="store_true", help="discard a previous run in DIR")
+    add_spark_arguments(classify)
     classify.set_defaults(func=classify_command)
 
     rebuild = subparsers.add_parser(
@@ -186,66 +192,66 @@ def _distill(model: str | None, texts: list[str], output: Path) -> dict:
     return agreement
 
 
+# The classify recipe's collect settings (tests make shards smaller to exercise the engines).
+CLASSIFY_COLLECT: dict[str, object] = {}
+
+
+def classify_recipe(args: argparse.Namespace) -> Recipe:
+    """Main text of pages, then the classifier in annotate-only mode: no document removed."""
+    from mdfs.recipe import parse_recipe
+
+    classifier = {
+        "model": str(Path(args.model).resolve()) if args.model else None,
+        "backend": args.backend,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "annotate_only": True,
+    }
+    steps = [{"extract": {}}, {"quality_classifier": classifier}]
+    return parse_recipe({"collect": CLASSIFY_COLLECT, "steps": steps}, origin="classify recipe")
+
+
 def classify_command(args: argparse.Namespace) -> int:
-    from mdfs.collect.readers import Reader, expand_inputs
+    from mdfs.commands import make_engine
+    from mdfs.fine.scoring import default_model
+    from mdfs.layout import Layout
+    from mdfs.run import run_pipeline, summary_lines
 
-    def on_error(kind: str, message: str) -> None:
-        print(f"mdfs classify: skipped ({kind}): {message}", file=sys.stderr)
-
-    files = expand_inputs(args.inputs, on_error)
-    if not files:
-        raise UserError("no input files found")
-    if args.model and not Path(args.model).exists():
-        raise UserError(f"model {args.model} does not exist")
-    if args.engine == "spark":
-        from mdfs.engines.spark_classify import classify_on_spark
-
-        return classify_on_spark(args, files)
-    from mdfs.fine.scoring import load_scorer
-
-    scorer = load_scorer(args.model, args.backend, args.device, args.batch_size)
-    # a local folder or any fsspec URL; the file appears whole or not at all (storage.py)
-    fs, root = filesystem(args.output)
-    target = join(root, "predictions.jsonl")
+    model = Path(args.model) if args.model else default_model(args.backend)
+    if not model.exists():
+        hint = "" if args.model else " (rebuild it with `mdfs build-default-model`)"
+        raise UserError(f"model {model} does not exist{hint}")
     started = time.perf_counter()
-    with committed(fs, target) as stream:
-        count = classify_files(files, Reader(on_error), scorer, stream)
+    report = run_pipeline(
+        args.inputs, args.output, classify_recipe(args), make_engine(args), args.overwrite
+    )
+    for line in summary_lines(report):
+        print(line, file=sys.stderr)
+    layout = Layout(args.output)
+    target = join(layout.root, "predictions.jsonl")
+    count = write_predictions(layout, target)
     seconds = time.perf_counter() - started
-    where = fs.unstrip_protocol(target) if is_url(args.output) else target
-    print(f"{count} documents classified in {seconds:.1f}s -> {where}")
+    print(f"{count} documents classified in {seconds:.1f}s -> {layout.display(target)}")
     return 0
 
 
-def classify_files(files: list[str], reader: Reader, scorer: Scorer, stream: IO[bytes]) -> int:
-    """Write one prediction line per document of `files`, in their order; returns how many.
+def write_predictions(layout: Layout, target: str) -> int:
+    """One line {"id", "label", "scores"} per classified document of the run's corpus, in
+    input order (shards are runs of input files, in order); returns how many."""
+    import gzip
 
-    The one loop of `mdfs classify`, on the local engine and in each Spark task."""
-    from mdfs.collect.extract import extract_main_text
-
+    fs = layout.fs
     count = 0
-    batch: list[Document] = []
-    for path in files:
-        for document in reader.read(path):
-            if document.meta.get("format") == "html":  # score what `mdfs run` keeps
-                document.text = extract_main_text(document.text, document.url)
-            batch.append(document)
-            if len(batch) >= CLASSIFY_BATCH:
-                count += _write_predictions(stream, batch, scorer)
-                batch = []
-    return count + _write_predictions(stream, batch, scorer)
-
-
-def _write_predictions(stream: IO[bytes], batch: list[Document], scorer: Scorer) -> int:
-    from mdfs.fine.scoring import score_documents
-
-    if not batch:
-        return 0
-    for document, score in zip(
-        batch, score_documents([d.text for d in batch], scorer), strict=True
-    ):
-        record = {"id": document.id, "label": score.label, "scores": score.scores_dict()}
-        stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
-    return len(batch)
+    with committed(fs, target) as stream:
+        for part in sorted(fs.glob(join(layout.corpus, "part-*.jsonl.gz"))):
+            with fs.open(part, "rb") as raw, gzip.open(raw) as lines:
+                for line in lines:
+                    document = json.loads(line)
+                    quality = document["meta"]["quality"]
+                    record = {"id": document["id"], **quality}
+                    stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+                    count += 1
+    return count
 
 
 def build_default_model_command(args: argparse.Namespace) -> int:

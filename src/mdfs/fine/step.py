@@ -32,6 +32,10 @@ class QualityClassifier(Step):
     when their mean is under the much lower `inner_segment_threshold`, because between two good paragraphs a low score is more
     often the model misreading a table or a reference list than junk. Scores and the number
     of cut segments are left in `meta["quality"]` for review.
+
+    With `annotate_only` the step filters nothing: every document is kept with its text
+    unchanged, and `meta["quality"]` records the scores and the most likely class as `label`
+    (what `mdfs classify` reports); the thresholds do not apply.
     """
 
     name = "quality_classifier"
@@ -49,6 +53,7 @@ class QualityClassifier(Step):
     max_length: int = Field(512, gt=0)  # tokens per segment (BERT)
     device: str = "cpu"  # cpu, cuda, cuda:1 ...
     threads: int = Field(0, ge=0)  # torch CPU threads; 0: every core this process may use
+    annotate_only: bool = False  # keep every document, unchanged; only record the scores
 
     _scorer: Scorer | None = PrivateAttr(default=None)
 
@@ -86,6 +91,9 @@ class QualityClassifier(Step):
             yield self._decide(document, score)
 
     def _decide(self, document: Document, score: DocumentScore) -> Document | Removed:
+        if self.annotate_only:
+            document.meta["quality"] = {"label": score.label, "scores": score.scores_dict()}
+            return document
         high, _, ad = (float(p) for p in score.scores)
         quality = {"label": "high", "scores": score.scores_dict(), "segments_removed": 0}
         document.meta["quality"] = quality

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from mdfs.engines.shards import ShardResult
+from mdfs.layout import ShardResult
 from mdfs.pipeline import StepStats
 
 

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from mdfs.engines.shards import Layout
 from mdfs.errors import UserError
+from mdfs.layout import Layout
 
 CLASSES = ("high", "low", "ad")
 FINE_STEP = "quality_classifier"

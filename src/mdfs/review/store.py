@@ -21,9 +21,9 @@ from typing import Any
 
 import orjson
 
-from mdfs.engines.shards import write_atomic_bytes
 from mdfs.errors import UserError
 from mdfs.review.sampling import CLASSES, draw_sample
+from mdfs.storage import write_atomic_bytes
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,228 @@
+"""What an engine runs: shard tasks, the one function that runs a task anywhere, and `Engine`.
+
+The run loop (`mdfs.run`) hands an engine a `ShardJob` (one run's recipe and layout) and, per
+phase, the `ShardTask`s left to do (one phase over one shard). The engine calls
+`run_task(job, task)` wherever it likes (a process, a Spark executor, a Ray actor) and
+hands back each `TaskOutcome`, in any order. Everything else is the loop's: which shards are
+finished, what failed, the global decisions, the report. A task commits its own outputs and
+then its completion marker (`mdfs.layout`), and `run_task` returns a finished shard's stats
+without running it again, so a task run twice (a retry, a speculative copy, a rerun after a
+crash) writes the same files once: no engine can get resume or the accounting wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mdfs.collect.readers import Reader
+from mdfs.document import Document, Removed
+from mdfs.layout import (
+    Layout,
+    Phase,
+    ShardResult,
+    open_gzip_writer,
+    open_staged_writer,
+    plan_phases,
+    read_staged,
+)
+from mdfs.pipeline import GlobalStep, run_steps
+from mdfs.recipe import Recipe
+from mdfs.storage import committed, write_atomic_bytes
+
+log = logging.getLogger(__name__)
+
+EXAMPLES_PER_REASON = 3
+EXAMPLE_CHARS = 600
+PROGRESS_EVERY = 10_000
+
+# What a distributed decide returns: the report's figures, and the names of the files it
+# wrote at the step's location.
+Decision = tuple[dict[str, Any], list[str]]
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    phase: int
+    shard: str
+    files: list[str]  # the input files of the shard (phase 0 reads them; later phases stage)
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    task: ShardTask
+    result: ShardResult | None  # None when the task failed
+    failure: str | None = None  # the step's exception with its traceback
+
+
+class ShardJob:
+    """One run as its tasks need it: the recipe and the layout, shipped to every worker.
+
+    `phases` are planned, and global steps bound to their workdirs, once in each process
+    that uses the job (they are not pickled with it).
+    """
+
+    def __init__(self, recipe: Recipe, layout: Layout, run_id: str | None = None) -> None:
+        self.recipe = recipe
+        self.layout = layout
+        self.run_id = run_id or uuid.uuid4().hex
+        self._phases: list[Phase] | None = None
+
+    @property
+    def phases(self) -> list[Phase]:
+        if self._phases is None:
+            self._phases = plan_phases(self.recipe.steps)
+            for phase in self._phases:
+                if phase.then is not None:
+                    phase.then.bind(self.layout.workdir(phase.then))
+        return self._phases
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_phases": None}
+
+    def on_this_host(self, scratch_root: str) -> ShardJob:
+        """The job as a process on another host than the driver's must run it."""
+        layout = self.layout.on_this_host(scratch_root)
+        return self if layout is self.layout else ShardJob(self.recipe, layout, self.run_id)
+
+
+# The job this process last worked for, by run: its steps stay set up (models, automata,
+# word lists load once per worker process and run), however often an engine ships the job.
+_WORKER_JOBS: dict[str, ShardJob] = {}
+
+
+def worker_job(job: ShardJob, prepare: Callable[[ShardJob], ShardJob] | None = None) -> ShardJob:
+    """This process's copy of `job`, made by `prepare` the first time this process sees the
+    run (by default: scratch for a URL output in the temporary folder, off the driver's host)."""
+    kept = _WORKER_JOBS.get(job.run_id)
+    if kept is None:
+        _WORKER_JOBS.clear()  # a finished run's models must not stay in memory
+        kept = prepare(job) if prepare else job.on_this_host(tempfile.gettempdir())
+        _WORKER_JOBS[job.run_id] = kept
+    return kept
+
+
+def run_task(job: ShardJob, task: ShardTask) -> TaskOutcome:
+    """Run one task in this process. A step's exception is a bug that a retry would repeat:
+    it comes back as the outcome's failure, for the run loop to report; it is not raised."""
+    job = worker_job(job)
+    layout = job.layout
+    if not layout.fs.exists(layout.manifest):
+        return TaskOutcome(task, None, (
+            f"the output {layout.output} is not visible on host {socket.gethostname()}: "
+            "workers on other hosts need an output that the driver and all of them reach at "
+            "the same path or URL (a shared filesystem, s3://, hdfs://)"
+        ))  # fmt: skip
+    finished = layout.finished(task.phase, task.shard)
+    if finished is not None:  # another attempt of this task finished it
+        return TaskOutcome(task, finished)
+    try:
+        return TaskOutcome(task, run_shard(job, task))
+    except Exception as error:
+        return TaskOutcome(task, None, f"{type(error).__name__}: {error}\n{traceback.format_exc()}")
+
+
+def run_shard(job: ShardJob, task: ShardTask) -> ShardResult:
+    """Run one phase over one shard and write its outputs; returns (and stores) its stats."""
+    layout, phase_index, shard = job.layout, task.phase, task.shard
+    phase = job.phases[phase_index]
+    result = ShardResult(phase=phase_index, shard=shard)
+
+    def on_error(kind: str, message: str) -> None:
+        result.errors[kind] += 1
+        if len(result.error_examples) < 20:
+            result.error_examples.append(message)
+        log.warning("%s: %s", kind, message)
+
+    fs = layout.fs
+    if phase_index == 0:
+        reader = Reader(on_error, job.recipe.collect.max_document_bytes)
+        documents: Iterator[Document] = (d for path in task.files for d in reader.read(path))
+    else:
+        documents = read_staged(fs, layout.staged(phase_index - 1, shard))
+
+    def counted(stream: Iterator[Document]) -> Iterator[Document]:
+        started = time.monotonic()
+        for document in stream:
+            result.documents_in += 1
+            result.sources_in[document.source] += 1
+            if result.documents_in % PROGRESS_EVERY == 0:  # a 1 GB WARC is one long shard
+                rate = result.documents_in / max(time.monotonic() - started, 1e-9)
+                log.info(
+                    "phase %d, shard %s: %d documents (%.0f/s)",
+                    phase_index, shard, result.documents_in, rate,
+                )  # fmt: skip
+            yield document
+
+    for step in phase.steps:
+        if isinstance(step, GlobalStep):
+            # the decision may have been made on another host
+            layout.global_files(step).pull_decision(shard)
+            step.begin_shard(shard)
+
+    out_path = layout.corpus_part(shard) if phase.last else layout.staged(phase_index, shard)
+    # Both outputs are committed when the block ends, the stats file (the marker) after them.
+    with contextlib.ExitStack() as outputs:
+        raw_removed = outputs.enter_context(committed(fs, layout.removed_part(phase_index, shard)))
+        removed_file = outputs.enter_context(open_gzip_writer(raw_removed))
+        raw_out = outputs.enter_context(committed(fs, out_path))
+        out = outputs.enter_context(
+            open_gzip_writer(raw_out) if phase.last else open_staged_writer(raw_out)
+        )
+
+        def on_removed(step_name: str, item: Removed) -> None:
+            removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
+            removed_file.write(b"\n")
+            key = f"{step_name}/{item.reason}"
+            examples = result.examples.setdefault(key, [])
+            if len(examples) < EXAMPLES_PER_REASON:
+                examples.append(
+                    {
+                        "id": item.document.id,
+                        "url": item.document.url,
+                        "source": item.document.source,
+                        "text": item.document.text[:EXAMPLE_CHARS],
+                    }
+                )
+
+        kept, stats = run_steps(phase.steps, counted(documents), on_removed)
+        for document in kept:
+            if phase.last:
+                result.sources_kept[document.source] += 1
+            out.write(document.to_json())
+            out.write(b"\n")
+    result.steps = [s.to_dict() for s in stats]
+    if phase.then is not None:
+        phase.then.observe(shard, read_staged(fs, out_path))
+        # before the marker: a resumed run's decide needs it
+        layout.global_files(phase.then).push_observation(shard)
+    write_atomic_bytes(layout.stats(phase_index, shard), result.to_json(), fs)
+    return result
+
+
+class Engine:
+    """Where shard tasks run. A new engine writes `run_tasks`; `running` and `decide` are
+    optional. See the `mdfs.engines` package for the contract and an example."""
+
+    @contextlib.contextmanager
+    def running(self, job: ShardJob) -> Iterator[None]:
+        """Around a whole run: start the workers (and ship them `job`), stop them after."""
+        yield
+
+    def run_tasks(self, job: ShardJob, tasks: list[ShardTask]) -> Iterable[TaskOutcome]:
+        """Call `run_task(job, task)` for every task, somewhere; yield each outcome."""
+        raise NotImplementedError
+
+    def decide(self, step: GlobalStep, shards: list[str], location: str) -> Decision | None:
+        """Let `step` decide on this engine's workers, reading and writing its files at
+        `location` (a local folder or a URL); None when it cannot, and the driver runs
+        `step.decide` instead."""
+        return None
