@@ -143,7 +143,10 @@ def run_phase(
     )  # fmt: skip
     with progress:
         for outcome in engine.run_tasks(job, todo):
-            missing.discard(outcome.task.shard)
+            if outcome.task.shard not in missing:  # an engine's repeat must not count twice
+                log.warning("shard %s: a second outcome, ignored", outcome.task.shard)
+                continue
+            missing.remove(outcome.task.shard)
             if outcome.result is not None:
                 results.append(outcome.result)
             else:
