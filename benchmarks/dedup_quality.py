@@ -90,7 +90,7 @@ def build_pairs(per_category: int, seed: int) -> list[tuple[str, str, str]]:
 def run_dedup(
     pairs: list[tuple[str, str, str]], threshold: float, workdir: Path, verify: str = "exact"
 ) -> dict:
-    from mdfs.coarse.dedup_commands import DEDUP_RECIPE
+    from mdfs.cli.dedup import DEDUP_RECIPE
     from mdfs.engines.local import LocalEngine
     from mdfs.recipe import parse_recipe
     from mdfs.run import run_pipeline

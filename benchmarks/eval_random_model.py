@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+from mdfs.shared import shared_folder
+
+DATA_DIR = shared_folder() / "data"
 
 
 def make_random_model(path: Path, seed: int) -> Path:

@@ -31,8 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from mdfs.shared import shared_folder
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MDFS_SHARED", REPO.parent / "shared"))
+SHARED = shared_folder()
 sys.path.insert(0, str(REPO))  # tests.core.warc_util builds the WARC files
 
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import tempfile
 from pathlib import Path
 
-SHARED = Path(os.environ.get("MDFS_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+from mdfs.shared import shared_folder
+
+SHARED = shared_folder()
 
 
 def build_corpus(root: Path, people_daily_lines: int) -> Path:

@@ -18,6 +18,8 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from mdfs.shared import shared_folder
+
 HERE = Path(__file__).parent / "data"
 PAGES = ["people/1.html", "sina/1.html", "thepaper/1.html", "xinhuanet/1.html", "ifeng/1.html",
          "163/1.html", "toutiao/1.html", "wechat/1.html"]  # fmt: skip
@@ -62,4 +64,4 @@ def main(shared: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else shared_folder())

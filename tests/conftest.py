@@ -1,4 +1,5 @@
-"""Shared test helpers. Real data comes from ../shared beside the repository (as in CI)."""
+"""Shared test helpers. Real data comes from the shared folder (`mdfs.shared`: $MDFS_SHARED,
+else ../shared beside the repository, as in CI)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import NoReturn
 
 import pytest
 
+from mdfs.shared import shared_folder
+
 # In CI every test must run: what a skip would hide (no JDK, no browser, no shared data) fails.
 IN_CI = bool(os.environ.get("CI"))
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MDFS_SHARED", REPO.parent / "shared"))
+SHARED = shared_folder()
 FIXTURES = REPO / "tests" / "fixtures"
 
 # The coarse stage, one input file a shard (so small inputs still make several shards)

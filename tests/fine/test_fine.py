@@ -167,7 +167,7 @@ def test_classify_keeps_input_order_for_jsonl_and_txt(
 
 # The classify command with one input file a shard, in a process of its own (to be killed).
 CLASSIFY_SMALL_SHARDS = (
-    "import sys, mdfs.fine.commands as c; c.CLASSIFY_COLLECT['shard_max_files'] = 1; "
+    "import sys, mdfs.cli.fine as c; c.CLASSIFY_COLLECT['shard_max_files'] = 1; "
     "from mdfs.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 
@@ -178,7 +178,7 @@ def test_classify_resumes_after_kill_9(
 ) -> None:
     """Killed with kill -9 mid-run, classify run again finishes with the predictions of an
     uninterrupted run, scoring only the shards the killed run had not finished."""
-    import mdfs.fine.commands
+    import mdfs.cli.fine
 
     texts = _wiki(shared, 24) + _sms(shared, "1", 12) + _sms(shared, "0", 12)
     inputs = tmp_path / "inputs"
@@ -187,7 +187,7 @@ def test_classify_resumes_after_kill_9(
         rows = [{"id": f"f{index}-{n}", "text": t} for n, t in enumerate(texts[index::16])]
         lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         (inputs / f"part-{index:02d}.jsonl").write_text(lines, encoding="utf-8")
-    monkeypatch.setattr(mdfs.fine.commands, "CLASSIFY_COLLECT", {"shard_max_files": 1})
+    monkeypatch.setattr(mdfs.cli.fine, "CLASSIFY_COLLECT", {"shard_max_files": 1})
     reference = tmp_path / "reference"
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(["classify", str(inputs), "-o", str(reference), "--workers", "1"]) == 0

@@ -217,9 +217,9 @@ def test_classify_command_on_spark_equals_local(
 ) -> None:
     """Classify is a recipe run: one Spark task per input file, documents and predictions
     written through fsspec (a file:// URL), predictions in input order."""
-    import mdfs.fine.commands
+    import mdfs.cli.fine
 
-    monkeypatch.setattr(mdfs.fine.commands, "CLASSIFY_COLLECT", {"shard_max_files": 1})
+    monkeypatch.setattr(mdfs.cli.fine, "CLASSIFY_COLLECT", {"shard_max_files": 1})
     files = [str(spark_inputs / "crawl-0.warc.gz"), str(spark_inputs / "seed_page.txt")]
     common = ["classify", *files, "--model", str(tiny_model)]
     with contextlib.redirect_stdout(io.StringIO()):

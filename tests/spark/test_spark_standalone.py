@@ -63,7 +63,7 @@ def test_killed_executor_is_replaced(
 def test_dedup_command_on_standalone_equals_local(
     engine, cluster: str, near_duplicate_inputs: Path, tmp_path: Path
 ) -> None:
-    pytest.importorskip("mdfs.coarse.dedup_commands")
+    pytest.importorskip("mdfs.coarse.near_dedup")
     common = ["dedup", str(near_duplicate_inputs)]
     assert main([*common, "-o", str(tmp_path / "local"), "--workers", "2"]) == 0
     spark = ["--engine", "spark", "--master", cluster]

@@ -13,7 +13,7 @@ from tests.conftest import missing
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        importlib.util.find_spec("mdfs.evaluate.commands") is None,
+        importlib.util.find_spec("mdfs.evaluate.harness") is None,
         reason="the evaluation harness (mdfs.evaluate) is not there yet",
     ),
 ]

@@ -15,14 +15,14 @@ Locators:
 
     PYTHONPATH=src python benchmarks/data/fine_dev/build_labels.py
 
-The shared data is found as the tests find it: $MDFS_SHARED, else ../shared beside the repo.
+The shared data is found as everywhere in MDFS (`mdfs.shared`): $MDFS_SHARED, else ../shared
+beside the repository.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import sys
 from collections import Counter
@@ -32,9 +32,10 @@ from pathlib import Path
 from resiliparse.extract.html2text import extract_plain_text
 
 from mdfs.collect.extract import extract_main_text
+from mdfs.shared import shared_folder
 
 HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("MDFS_SHARED", HERE.parents[3] / "shared")) / "data"
+DATA = shared_folder() / "data"
 
 LABELS = """
 # ChineseWebText Common Crawl documents: labelled by reading; "dirty"/"clean" is their file

@@ -22,7 +22,6 @@ work in local scratch on each host and exchange their files through the URL.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import os
@@ -69,20 +68,6 @@ def spark_decider(step: GlobalStep) -> SparkDecider | None:
     return SPARK_DECIDERS.get(step.name)
 
 
-def add_spark_arguments(parser: argparse.ArgumentParser) -> None:
-    """`--engine`, `--master`, `--spark-conf`: one set for `run`, `dedup` and `classify`."""
-    parser.add_argument(
-        "--engine", choices=["local", "spark"], default="local", help="where shards run"
-    )
-    parser.add_argument(
-        "--master", default=DEFAULT_MASTER, help="Spark master URL (--engine spark)"
-    )
-    parser.add_argument(
-        "--spark-conf", action="append", default=[], metavar="KEY=VALUE",
-        help="Spark setting, repeatable (--engine spark)",
-    )  # fmt: skip
-
-
 def parse_conf(pairs: list[str] | dict[str, str] | None) -> dict[str, str]:
     if pairs is None:
         return {}
@@ -109,7 +94,8 @@ def effective_master(master: str, workers: int | None) -> str:
 
 
 class SparkEngine(Engine):
-    """Runs shards as Spark tasks. `master`: any Spark master URL; `conf`: KEY=VALUE settings.
+    """Runs shards as Spark tasks. `master`: any Spark master URL (None: local[*], or
+    spark-submit's master under spark-submit); `conf`: KEY=VALUE settings.
 
     `workers` is the number of threads of a `local[...]` master, and `spark.cores.max` on a
     standalone cluster (unless `conf` sets it); on YARN and Kubernetes size the job with
@@ -118,7 +104,7 @@ class SparkEngine(Engine):
 
     def __init__(
         self,
-        master: str = DEFAULT_MASTER,
+        master: str | None = None,
         conf: list[str] | dict[str, str] | None = None,
         workers: int | None = None,
     ) -> None:
@@ -149,15 +135,15 @@ class SparkEngine(Engine):
         # Under spark-submit the master comes from spark-submit's own --master; only a master
         # given explicitly to MDFS overrides it.
         under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
-        if not (under_submit and self.master == DEFAULT_MASTER):
-            builder = builder.master(effective_master(self.master, self.workers))
+        if self.master is not None or not under_submit:
+            builder = builder.master(effective_master(self.master or DEFAULT_MASTER, self.workers))
         conf = dict(_DEFAULT_CONF)
         # Executors must run an interpreter that has MDFS installed. PySpark takes it from
         # PYSPARK_PYTHON when the context starts (spark.pyspark.python alone only reaches
         # spark-submit), so the setting, or else this interpreter, goes there.
         python = self.conf.get("spark.pyspark.python") or os.environ.get("PYSPARK_PYTHON")
         os.environ["PYSPARK_PYTHON"] = python or sys.executable
-        if self.workers and self.master.startswith("spark://"):
+        if self.workers and (self.master or "").startswith("spark://"):
             conf["spark.cores.max"] = str(self.workers)
         conf.update(self.conf)
         for key, value in conf.items():

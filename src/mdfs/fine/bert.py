@@ -24,10 +24,10 @@ import numpy as np
 
 from mdfs.errors import UserError
 from mdfs.fine import LABELS
+from mdfs.shared import shared_folder
 
 log = logging.getLogger(__name__)
 
-DEFAULT_VOCAB = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "vocab"
 VOCAB_NAME = "bert_base_chinese_vocab.txt"
 
 
@@ -78,10 +78,7 @@ def set_threads(threads: int = 0) -> int:
 
 def find_vocab(vocab: str | Path | None = None) -> Path:
     candidates = [Path(vocab)] if vocab else []
-    env = os.environ.get("MDFS_SHARED")
-    if env:
-        candidates.append(Path(env) / "data" / "vocab")
-    candidates.append(DEFAULT_VOCAB)
+    candidates.append(shared_folder() / "data" / "vocab")
     for candidate in candidates:
         path = candidate / VOCAB_NAME if candidate.is_dir() else candidate
         if path.is_file():

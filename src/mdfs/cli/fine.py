@@ -7,27 +7,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mdfs.engines.spark import add_spark_arguments
+from mdfs.cli.run import add_run_arguments, run_recipe
 from mdfs.errors import UserError
-from mdfs.storage import committed, join
+from mdfs.shared import SHARED_ENV, shared_folder
 
 if TYPE_CHECKING:  # the pipeline's modules stay out of `mdfs --help`
     from mdfs.layout import Layout
     from mdfs.recipe import Recipe
 
-SHARED_DATA = Path(os.environ.get("MDFS_SHARED", Path(__file__).resolve().parents[4] / "shared"))
-
 
 def _data_dir(value: str | None) -> Path:
-    path = Path(value) if value else SHARED_DATA / "data"
+    path = Path(value) if value else shared_folder() / "data"
     if not path.is_dir():
-        raise UserError(f"data folder {path} does not exist (pass --data-dir)")
+        raise UserError(f"data folder {path} does not exist (pass --data-dir, or set {SHARED_ENV})")
     return path
 
 
@@ -39,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(Wikipedia, People's Daily, page main text / boilerplate, SMS ads ...).",
     )
     build.add_argument("--output", required=True, help="JSONL file to write")
-    build.add_argument("--data-dir", help="the shared data folder (default ../shared/data)")
+    build.add_argument(
+        "--data-dir", help="the shared data folder (default: data/ in $MDFS_SHARED or ../shared)"
+    )
     build.add_argument("--seed", type=int, default=13)
     build.set_defaults(func=build_training_set_command)
 
@@ -77,27 +76,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "{id, label, scores} per document in input order, DIR/corpus the documents with their "
         "text and scores, and the report. Re-running the same command resumes.",
     )
-    classify.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders, globs")
-    classify.add_argument(
-        "--output", "-o", required=True, metavar="DIR",
-        help="output folder: a local path or an fsspec URL (s3://…)",
-    )  # fmt: skip
+    add_run_arguments(classify)
     classify.add_argument("--model", help="model dir or .bin (default: the shipped model)")
     classify.add_argument("--backend", choices=("bert", "fasttext"), default="bert")
     classify.add_argument("--device", default="cpu")
     classify.add_argument("--batch-size", type=int, default=64)
-    classify.add_argument(
-        "--workers", type=int, default=None, help="parallel processes (default: all cores)"
-    )
-    classify.add_argument("--overwrite", action="store_true", help="discard a previous run in DIR")
-    add_spark_arguments(classify)
     classify.set_defaults(func=classify_command)
 
     rebuild = subparsers.add_parser(
         "build-default-model",
         help="rebuild the shipped default models from ../shared/data (~30 min on 2 cores)",
     )
-    rebuild.add_argument("--data-dir", help="the shared data folder (default ../shared/data)")
+    rebuild.add_argument(
+        "--data-dir", help="the shared data folder (default: data/ in $MDFS_SHARED or ../shared)"
+    )
     rebuild.add_argument("--output", help="models folder (default: src/mdfs/data/models)")
     rebuild.set_defaults(func=build_default_model_command)
 
@@ -212,21 +204,16 @@ def classify_recipe(args: argparse.Namespace) -> Recipe:
 
 
 def classify_command(args: argparse.Namespace) -> int:
-    from mdfs.commands import make_engine
     from mdfs.fine.scoring import default_model
     from mdfs.layout import Layout
-    from mdfs.run import run_pipeline, summary_lines
+    from mdfs.storage import join
 
     model = Path(args.model) if args.model else default_model(args.backend)
     if not model.exists():
         hint = "" if args.model else " (rebuild it with `mdfs build-default-model`)"
         raise UserError(f"model {model} does not exist{hint}")
     started = time.perf_counter()
-    report = run_pipeline(
-        args.inputs, args.output, classify_recipe(args), make_engine(args), args.overwrite
-    )
-    for line in summary_lines(report):
-        print(line, file=sys.stderr)
+    run_recipe(args, classify_recipe(args), summary=sys.stderr)
     layout = Layout(args.output)
     target = join(layout.root, "predictions.jsonl")
     count = write_predictions(layout, target)
@@ -239,6 +226,8 @@ def write_predictions(layout: Layout, target: str) -> int:
     """One line {"id", "label", "scores"} per classified document of the run's corpus, in
     input order (shards are runs of input files, in order); returns how many."""
     import gzip
+
+    from mdfs.storage import committed, join
 
     fs = layout.fs
     count = 0

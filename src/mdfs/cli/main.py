@@ -1,4 +1,4 @@
-"""The `mdfs` command. Each area registers its own subcommands; this module only dispatches."""
+"""The `mdfs` parser and dispatch; the subcommands are registered by the modules beside this."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from mdfs.errors import UserError
 
 # Each module has `register(subparsers)`, which adds subcommands whose `func(args) -> int` runs them.
 COMMAND_MODULES = [
-    "mdfs.commands",
-    "mdfs.coarse.dedup_commands",
-    "mdfs.fine.commands",
-    "mdfs.train.commands",
-    "mdfs.evaluate.commands",
-    "mdfs.review.commands",
-    "mdfs.report.commands",
+    "mdfs.cli.run",
+    "mdfs.cli.dedup",
+    "mdfs.cli.fine",
+    "mdfs.cli.train",
+    "mdfs.cli.eval",
+    "mdfs.cli.review",
+    "mdfs.cli.report",
 ]
 
 
@@ -32,13 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name is not None and name.startswith(error.name):
-                continue  # that area is not built yet
-            raise
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

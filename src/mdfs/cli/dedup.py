@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from mdfs.engines.spark import add_spark_arguments
+from mdfs.cli.run import add_run_arguments, run_recipe
 from mdfs.errors import UserError
 
 DEDUP_RECIPE = {"steps": [{"exact_dedup": {}}, {"near_dedup": {}}, {"paragraph_dedup": {}}]}
@@ -20,8 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "documents, and write DIR/corpus, DIR/removed and the report, as `mdfs run` does. "
         "DIR then also holds a near-duplicate index that --reference can name later.",
     )
-    dedup.add_argument("inputs", nargs="+", metavar="INPUT")
-    dedup.add_argument("--output", "-o", required=True, metavar="DIR")
+    add_run_arguments(dedup)
     dedup.add_argument(
         "--threshold", type=float, default=None,
         help="Jaccard similarity above which documents are near-duplicates (default 0.8)",
@@ -37,11 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dedup.add_argument(
         "--recipe", metavar="FILE", help="YAML recipe (default: exact, near, paragraph dedup)"
     )
-    dedup.add_argument(
-        "--workers", type=int, default=None, help="parallel processes (default: all cores)"
-    )
-    dedup.add_argument("--overwrite", action="store_true", help="discard a previous run in DIR")
-    add_spark_arguments(dedup)
     dedup.set_defaults(func=dedup_command)
 
 
@@ -81,13 +75,8 @@ def dedup_recipe(
 
 
 def dedup_command(args: argparse.Namespace) -> int:
-    from mdfs.commands import make_engine
-    from mdfs.run import run_pipeline, summary_lines
-
-    recipe = dedup_recipe(args.recipe, args.threshold, args.reference, args.memory_budget_mb)
-    engine = make_engine(args)
-    report = run_pipeline(args.inputs, args.output, recipe, engine, overwrite=args.overwrite)
-    for line in summary_lines(report):
-        print(line)
+    run_recipe(
+        args, dedup_recipe(args.recipe, args.threshold, args.reference, args.memory_budget_mb)
+    )
     print(f"corpus: {args.output}/corpus  report: {args.output}/report.html", file=sys.stderr)
     return 0

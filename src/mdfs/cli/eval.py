@@ -8,9 +8,10 @@ import os
 from pathlib import Path
 
 from mdfs.errors import UserError
+from mdfs.shared import shared_folder
 
 DATA_DIR_ENV = "MDFS_CLUE_DIR"
-DEFAULT_DATA_DIR = Path("../shared/data/clue/fewclue")
+DEFAULT_DATA_DIR = shared_folder() / "data" / "clue" / "fewclue"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

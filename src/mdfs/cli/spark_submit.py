@@ -2,7 +2,7 @@
 
     spark-submit --master yarn --deploy-mode cluster \
         --conf spark.pyspark.python=/path/to/env/bin/python \
-        "$(python -c 'import mdfs.engines.spark_submit as m; print(m.__file__)')" \
+        "$(python -c 'import mdfs.cli.spark_submit as m; print(m.__file__)')" \
         run INPUT... --output DIR --engine spark
 
 Under spark-submit, spark-submit's --master and --conf settings are the application's;

@@ -1,0 +1,98 @@
+"""`mdfs run` and `mdfs steps`, and what every command that runs a recipe shares: its
+arguments (inputs, output, workers, engine), the engine they name, the run and its summary."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import IO, TYPE_CHECKING
+
+from mdfs.errors import UserError
+
+if TYPE_CHECKING:  # the pipeline stays out of `mdfs --help`
+    from mdfs.recipe import Recipe
+    from mdfs.tasks import Engine
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="collect and filter raw sources into a corpus",
+        description="Read INPUT files (WARC/WET, HTML, JSONL, parquet, txt; files, directories "
+        "or globs), run the recipe's steps and write DIR/corpus, DIR/removed and the report. "
+        "Re-running the same command resumes an interrupted run.",
+    )
+    add_run_arguments(run)
+    run.add_argument("--recipe", metavar="FILE", help="YAML recipe (default: recipes/default.yaml)")
+    run.set_defaults(func=run_command)
+
+    steps = subparsers.add_parser("steps", help="list the steps a recipe can use")
+    steps.set_defaults(func=steps_command)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """INPUT..., --output, --workers, --overwrite and the engine: one set for every command
+    that runs a recipe (`run`, `dedup`, `classify`)."""
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders, globs")
+    parser.add_argument(
+        "--output", "-o", required=True, metavar="DIR",
+        help="output folder: a local path or an fsspec URL (s3://…)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=None, help="parallel processes (default: all cores)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="discard a previous run in DIR")
+    parser.add_argument(
+        "--engine", choices=["local", "spark"], default="local", help="where shards run"
+    )
+    parser.add_argument(
+        "--master", default=None,
+        help="Spark master URL (--engine spark; default local[*], or spark-submit's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+        help="Spark setting, repeatable (--engine spark)",
+    )  # fmt: skip
+
+
+def make_engine(args: argparse.Namespace) -> Engine:
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    if args.engine == "spark":
+        from mdfs.engines.spark import SparkEngine
+
+        return SparkEngine(master=args.master, conf=args.spark_conf, workers=args.workers)
+    from mdfs.engines.local import LocalEngine
+
+    return LocalEngine(workers=args.workers or os.cpu_count())
+
+
+def run_recipe(args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None = None) -> dict:
+    """Run `recipe` as the arguments say; print the funnel (to stdout unless `summary`)."""
+    from mdfs.run import run_pipeline, summary_lines
+
+    engine = make_engine(args)
+    report = run_pipeline(args.inputs, args.output, recipe, engine, overwrite=args.overwrite)
+    for line in summary_lines(report):
+        print(line, file=summary or sys.stdout)
+    return report
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from mdfs.recipe import load_recipe
+
+    run_recipe(args, load_recipe(args.recipe))
+    print(f"corpus: {args.output}/corpus  report: {args.output}/report.html", file=sys.stderr)
+    return 0
+
+
+def steps_command(args: argparse.Namespace) -> int:
+    from mdfs.recipe import load_step_modules
+
+    for name, cls in sorted(load_step_modules().items()):
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"{name:<16} {doc}")
+        for field_name, field in cls.model_fields.items():
+            print(f"    {field_name} = {field.default!r}")
+    return 0
