@@ -21,11 +21,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from mdfs.document import Document, Removed
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,11 @@ class GlobalStep(Step):
     The engine calls `observe` on every shard (in parallel), `decide` once over all the
     observations, then `filter_shard` on every shard. State lives in `workdir` on disk, so
     any worker process (or Spark executor) can pick it up.
+
+    A step whose decide outgrows one machine also brings its own distributed decide:
+    `decide_on_spark(spark, shards, location)`, which the Spark engine (its `Engine.decide`,
+    see `mdfs.tasks`) runs in place of `decide`, for any step, by this hook alone: the engine
+    knows no step by name. It must reach the decision `decide` reaches, in the same files.
     """
 
     _workdir: Path | None = None
@@ -132,6 +140,21 @@ class GlobalStep(Step):
     def decide(self, shards: list[str]) -> dict[str, Any]:
         """Make the global decision; return figures worth putting in the report."""
         raise NotImplementedError
+
+    def decide_on_spark(
+        self, spark: SparkSession, shards: list[str], location: str
+    ) -> tuple[dict[str, Any], list[str]] | None:
+        """`decide` as a Spark job; None (the default) when the step has none, and the engine
+        then calls `decide` on the driver.
+
+        `location` holds the step's files where every host reaches them: the workdir for a
+        local output, the folder that mirrors it for an output URL. Executors read the
+        shards' observations there and write there what `filter_shard` reads, so no file
+        passes through the driver. Returns the report's figures and the names of the files
+        written in `location` (a resumed run's tasks fetch them from there). Called once per
+        run, before the step's done marker, like `decide`.
+        """
+        return None
 
     def filter_shard(
         self, shard: str, documents: Iterable[Document]

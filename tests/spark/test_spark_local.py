@@ -83,7 +83,7 @@ def union_find_roots(edges: list[tuple[int, int]]) -> dict[int, int]:
 
 
 def test_connected_components_match_union_find(engine, tmp_path: Path) -> None:
-    from mdfs.engines.spark_near_dedup import connected_components
+    from mdfs.coarse.near_dedup_spark import connected_components
 
     spark = engine.start()
     spark.sparkContext.setCheckpointDir(str(tmp_path / "checkpoints"))
@@ -101,14 +101,11 @@ def test_near_dedup_step_on_spark_equals_local(
 ) -> None:
     pytest.importorskip("mdfs.coarse.near_dedup")
     from mdfs.engines.local import LocalEngine
-    from mdfs.engines.spark import spark_decider
-    from mdfs.engines.spark_near_dedup import decide_near_dedup
 
     recipe = {
         "collect": {"shard_max_files": 1},
         "steps": [{"normalize": {}}, {"exact_dedup": {}}, {"near_dedup": {}}],
     }
-    assert spark_decider(parse_recipe(recipe).steps[2]) is decide_near_dedup
     inputs = [str(near_duplicate_inputs)]
     run_pipeline(inputs, tmp_path / "local", parse_recipe(recipe), LocalEngine(2))
     run_pipeline(inputs, tmp_path / "spark", parse_recipe(recipe), engine)

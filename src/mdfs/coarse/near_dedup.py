@@ -15,8 +15,8 @@ near-duplicate); the others are removed as `near_duplicate` with `duplicate_of: 
 
 Where the memory goes, and why it is bounded:
 - observe (per shard, in the workers): shingle sets and signatures are computed in batches
-  with vectorised numpy and streamed to `<shard>.shingles.bin` and `<shard>.sig.bin`; the shard's LSH band keys are sorted and saved
-  (see `dedup_store`). Memory grows with the shard (a setting), not the corpus.
+  with vectorised numpy and streamed to the shard's files; its LSH band keys are sorted and
+  saved (see `dedup_store`). Memory grows with the shard (a setting), not the corpus.
 - decide, candidate pass: the 64-bit band-key space is cut into as many ranges as
   `memory_budget_mb` requires; each range's records from every shard are sorted together and
   every bucket yields star and chain pairs, spilled to disk in blocks by first document.
@@ -30,14 +30,9 @@ A run's workdir is also an index: `reference_index` points a later run at it (it
 folder or the workdir itself); that run's documents near-duplicate of an indexed document
 are removed (`duplicate_of` names the indexed one), and indexed documents are never output.
 
-Files in the workdir (what `filter_shard`, and the Spark decider, read and write):
-`index.json` (parameters, shards, sizes), per shard `<shard>.meta.json` ({"documents": n}),
-`<shard>.ids.json`, `<shard>.lengths.npy` (int64 characters), `<shard>.sig.bin` (n x
-num_perm uint32, row-major), `<shard>.shingles.bin` (each document's sorted distinct 32-bit
-shingle hashes, uint32, concatenated) with `<shard>.shingle_offsets.npy` (n + 1 int64),
-`<shard>.lsh.keys.npy` / `.lsh.rows.npy` (sorted band keys and
-their document ordinals), and the decision `<shard>.near.json`:
-{"removed": {ordinal: kept id}, "cluster_size": {ordinal: size}} (ordinals as strings).
+The workdir's files, and their format, are `near_dedup_index.NearDedupIndex`'s. On the Spark
+engine the decide runs as a Spark job (`near_dedup_spark`, through `decide_on_spark`) over
+the same files, with the same rules and the same verification, so it keeps the same documents.
 """
 
 from __future__ import annotations
@@ -50,18 +45,21 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import orjson
 from pydantic import Field, model_validator
 
 from mdfs.coarse import dedup_store
 from mdfs.coarse.dedup_store import mix64
+from mdfs.coarse.near_dedup_index import NearDedupIndex, Source
 from mdfs.document import Document, Removed
 from mdfs.errors import UserError
 from mdfs.pipeline import GlobalStep, register
 from mdfs.storage import is_url
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -174,50 +172,6 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-class _Source:
-    """One shard's files in a workdir (this run's, or a reference index's)."""
-
-    def __init__(self, folder: Path, shard: str, num_perm: int, offset: int) -> None:
-        self.folder = folder
-        self.shard = shard
-        self.num_perm = num_perm
-        self.offset = offset
-        meta = orjson.loads((folder / f"{shard}.meta.json").read_bytes())
-        self.size = int(meta["documents"])
-
-    def rows(self, ordinals: np.ndarray) -> np.ndarray:
-        """Signature rows by ordinal, read through a map that is closed on return."""
-        if len(ordinals) == 0:
-            return np.zeros((0, self.num_perm), np.uint32)
-        table = np.memmap(
-            self.folder / f"{self.shard}.sig.bin", dtype=np.uint32, mode="r",
-            shape=(self.size, self.num_perm),
-        )  # fmt: skip
-        out = np.array(table[ordinals])
-        del table
-        return out
-
-    def shingle_sets(self, ordinals: np.ndarray) -> list[np.ndarray]:
-        """Sorted distinct shingle hashes of documents by ordinal (exact verification)."""
-        offsets = np.load(self.folder / f"{self.shard}.shingle_offsets.npy", mmap_mode="r")
-        total = int(offsets[-1])
-        if total == 0:
-            return [np.zeros(0, np.uint32) for _ in ordinals]
-        values = np.memmap(
-            self.folder / f"{self.shard}.shingles.bin", dtype=np.uint32, mode="r", shape=(total,)
-        )
-        out = [np.array(values[offsets[k] : offsets[k + 1]]) for k in ordinals.tolist()]
-        del values
-        return out
-
-    def lengths(self, ordinals: np.ndarray) -> np.ndarray:
-        return np.array(np.load(self.folder / f"{self.shard}.lengths.npy", mmap_mode="r")[ordinals])
-
-    @functools.cached_property
-    def ids(self) -> list[str]:
-        return orjson.loads((self.folder / f"{self.shard}.ids.json").read_bytes())
-
-
 @register
 class NearDedup(GlobalStep):
     """Remove near-duplicates across the run: MinHash LSH on character shingles, clusters."""
@@ -228,7 +182,7 @@ class NearDedup(GlobalStep):
     num_perm: int = Field(128, ge=8, le=1024, description="MinHash permutations")
     bands: int = Field(20, ge=1, description="LSH bands")
     rows: int = Field(6, ge=1, description="signature values per band")
-    threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard (estimated) to merge")
+    threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard similarity to merge")
     keep: Literal["longest", "first"] = "longest"
     verify: Literal["exact", "signature"] = "exact"
     seed: int = 1
@@ -257,31 +211,16 @@ class NearDedup(GlobalStep):
     # -- observe: per shard, in the workers ----------------------------------------------
 
     def observe(self, shard: str, documents: Iterable[Document]) -> None:
-        folder = self.workdir
-        ids: list[str] = []
-        lengths: list[int] = []
-        key_parts: list[np.ndarray] = []
-        row_parts: list[np.ndarray] = []
-        set_sizes: list[np.ndarray] = []
-        sig_tmp = folder / f".{shard}.sig.bin.tmp"
-        sets_tmp = folder / f".{shard}.shingles.bin.tmp"
-        with open(sig_tmp, "wb") as sig_file, open(sets_tmp, "wb") as sets_file:
+        with NearDedupIndex(str(self.workdir)).shard_writer(shard) as writer:
             batch: list[Document] = []
 
             def flush() -> None:
                 hashes, counts = self.hasher.shingles([d.text for d in batch])
                 sets, sizes = shingle_sets(hashes, counts)
                 signatures = self.hasher.signatures_of(sets, sizes)
-                has = sizes > 0
-                sig_file.write(signatures.tobytes())
-                sets_file.write(sets.tobytes())
-                set_sizes.append(sizes)
-                keys = band_keys(signatures[has], self.bands, self.rows)
-                ordinals = np.nonzero(has)[0].astype(np.uint32) + np.uint32(len(ids))
-                key_parts.append(keys.ravel())
-                row_parts.append(np.repeat(ordinals, self.bands))
-                ids.extend(d.id for d in batch)
-                lengths.extend(len(d.text) for d in batch)
+                keys = band_keys(signatures[sizes > 0], self.bands, self.rows)
+                ids = [d.id for d in batch]
+                writer.add(ids, [len(d.text) for d in batch], signatures, sets, sizes, keys)
                 batch.clear()
 
             for document in documents:
@@ -290,70 +229,87 @@ class NearDedup(GlobalStep):
                     flush()
             if batch:
                 flush()
-        sets_tmp.replace(folder / f"{shard}.shingles.bin")
-        sizes = np.concatenate(set_sizes) if set_sizes else np.zeros(0, np.int64)
-        np.save(folder / f"{shard}.shingle_offsets.npy", np.concatenate([[0], np.cumsum(sizes)]))
-        sig_tmp.replace(folder / f"{shard}.sig.bin")
-        keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.uint64)
-        rows = np.concatenate(row_parts) if row_parts else np.zeros(0, np.uint32)
-        dedup_store.save_run(folder, f"{shard}.lsh", keys, rows)
-        np.save(folder / f"{shard}.lengths.npy", np.array(lengths, dtype=np.int64))
-        (folder / f"{shard}.ids.json").write_bytes(orjson.dumps(ids))
-        # written last: its presence says the shard's other files are complete
-        (folder / f"{shard}.meta.json").write_bytes(orjson.dumps({"documents": len(ids)}))
 
     # -- decide: once, bounded by memory_budget_mb ---------------------------------------
 
-    def _reference_sources(self) -> list[_Source]:
-        if self.reference_index is None:
-            return []
-        folder = resolve_index(self.reference_index)
-        index = orjson.loads((folder / "index.json").read_bytes())
-        if index["parameters"] != self.index_parameters():
-            raise UserError(
-                f"reference index {folder} was built with {index['parameters']}; this step "
-                f"uses {self.index_parameters()}: they must match"
-            )
-        if folder.resolve() == self.workdir.resolve():
-            raise UserError("reference_index points at this run's own index")
-        sources, offset = [], 0
-        for shard in index["shards"]:
-            source = _Source(folder, shard, self.num_perm, offset)
-            sources.append(source)
-            offset += source.size
-        return sources
+    def sources(self, shards: list[str], folder: str | Path) -> tuple[list[Source], int]:
+        """The shards a decide sees, in run order (a reference index's, then `shards` of the
+        index in `folder`), and how many documents the reference index holds."""
+        sources: list[Source] = []
+        if self.reference_index is not None:
+            reference = NearDedupIndex(str(resolve_index(self.reference_index)))
+            index = reference.read_index()
+            if index["parameters"] != self.index_parameters():
+                raise UserError(
+                    f"reference index {reference.folder} was built with {index['parameters']}; "
+                    f"this step uses {self.index_parameters()}: they must match"
+                )
+            if Path(reference.folder).resolve() == self.workdir.resolve():
+                raise UserError("reference_index points at this run's own index")
+            sources = _numbered(reference, index["shards"], 0)
+        reference_documents = sum(s.size for s in sources)
+        own = _numbered(NearDedupIndex(str(folder)), shards, reference_documents)
+        return sources + own, reference_documents
 
     def decide(self, shards: list[str]) -> dict[str, Any]:
         started = time.perf_counter()
-        budget = self.memory_budget_mb << 20
-        reference = self._reference_sources()
-        offset = sum(s.size for s in reference)
-        reference_docs = offset
-        own = []
-        for shard in shards:
-            source = _Source(self.workdir, shard, self.num_perm, offset)
-            own.append(source)
-            offset += source.size
-        sources = reference + own
-        total = offset
-        starts = np.array([s.offset for s in sources], dtype=np.int64)
+        sources, reference_docs = self.sources(shards, self.workdir)
+        documents = _RunDocuments(sources, self.num_perm)
         pairs_dir = self.workdir / "pairs"
         shutil.rmtree(pairs_dir, ignore_errors=True)
         pairs_dir.mkdir()
+        candidates, ranges = self._candidate_pairs(documents, reference_docs, pairs_dir)
+        a, b = self._verified_pairs(documents, pairs_dir)
+        shutil.rmtree(pairs_dir, ignore_errors=True)
 
-        # Blocks of first documents: one block's signature rows take a quarter of the budget.
-        block_docs = max(1, (budget // 4) // (self.num_perm * 4))
-        blocks = max(1, math.ceil(total / block_docs))
+        nodes = np.unique(np.concatenate([a, b]))
+        roots = connected_components(
+            len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b)
+        )
+        decisions = self._clusters(nodes, roots, documents, reference_docs)
+        own = sources[len(sources) - len(shards) :]
+        index = NearDedupIndex(str(self.workdir))
+        for source in own:
+            index.write_decision(source.shard, *decisions.get(source.shard, ({}, {})))
+        index.write_index(self.index_parameters(), shards, [s.size for s in own])
+        sizes = np.bincount(roots) if len(roots) else np.zeros(0, np.int64)
+        return {
+            "documents": documents.total - reference_docs,
+            "reference_documents": reference_docs,
+            "key_ranges": ranges,
+            "candidate_pairs": candidates,
+            "verified_pairs": len(a),
+            "clusters": int((sizes > 1).sum()),
+            "largest_cluster": int(sizes.max()) if len(sizes) else 0,
+            "near_duplicates": sum(len(removed) for removed, _ in decisions.values()),
+            "memory_budget_mb": self.memory_budget_mb,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
 
-        # Pass 1: candidate pairs, one key range at a time. A record costs its key and row on
-        # disk, and in memory the key, global index, sort order and pair arrays: ~48 bytes.
-        records = sum(dedup_store.run_length(s.folder, f"{s.shard}.lsh") for s in sources)
-        ranges = dedup_store.key_ranges(records, 48, budget // 2)
+    @property
+    def _budget(self) -> int:
+        return self.memory_budget_mb << 20
+
+    def _block_docs(self) -> int:
+        """First documents per block of pairs: their signature rows take a quarter of the
+        budget."""
+        return max(1, (self._budget // 4) // (self.num_perm * 4))
+
+    def _candidate_pairs(
+        self, documents: _RunDocuments, reference_docs: int, pairs_dir: Path
+    ) -> tuple[int, int]:
+        """Write candidate pairs to `pairs_dir/<block>.bin` (int64 (i, j), blocks by i), one
+        key range at a time; returns (pairs written, key ranges)."""
+        # A record costs its key and row on disk, and in memory the key, global index, sort
+        # order and pair arrays: ~48 bytes.
+        records = sum(s.index.band_records(s.shard) for s in documents.sources)
+        ranges = dedup_store.key_ranges(records, 48, self._budget // 2)
+        block_docs = self._block_docs()
         candidates = 0
         for lo, hi in ranges:
             key_list, doc_list = [], []
-            for source in sources:
-                keys, rows = dedup_store.read_range(source.folder, f"{source.shard}.lsh", lo, hi)
+            for source in documents.sources:
+                keys, rows = source.index.bands_in_range(source.shard, lo, hi)
                 key_list.append(keys)
                 doc_list.append(rows.astype(np.int64) + source.offset)
             keys = np.concatenate(key_list)
@@ -380,21 +336,28 @@ class NearDedup(GlobalStep):
                 mask = block_of == block
                 with open(pairs_dir / f"{block}.bin", "ab") as out:
                     np.stack([i[mask], j[mask]], axis=1).astype(np.int64).tofile(out)
+        return candidates, len(ranges)
 
-        # Pass 2: verify candidates block by block, in chunks of pairs that fit the budget. A
-        # pair costs two signature rows and their comparison, or, verified exactly, about 32
-        # bytes per shingle of both documents (their sets, tagged copies, the intersection);
-        # a document has at most as many shingles as characters.
+    def _verified_pairs(
+        self, documents: _RunDocuments, pairs_dir: Path
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate pairs whose Jaccard similarity reaches `threshold`, verified block by
+        block in chunks of pairs that fit the budget. A pair costs two signature rows and
+        their comparison, or, verified exactly, about 32 bytes per shingle of both documents
+        (their sets, tagged copies, the intersection); a document has at most as many
+        shingles as characters."""
+        budget = self._budget
         edges_i: list[np.ndarray] = []
         edges_j: list[np.ndarray] = []
+        blocks = max(1, math.ceil(documents.total / self._block_docs()))
         for block in range(blocks):
             path = pairs_dir / f"{block}.bin"
             if not path.exists():
                 continue
             pairs = np.unique(np.fromfile(path, dtype=np.int64).reshape(-1, 2), axis=0)
             if self.verify == "exact":
-                cost = 32 * (self._lengths(sources, starts, pairs[:, 0]) + 2)
-                cost += 32 * (self._lengths(sources, starts, pairs[:, 1]) + 2)
+                cost = 32 * (documents.lengths(pairs[:, 0]) + 2)
+                cost += 32 * (documents.lengths(pairs[:, 1]) + 2)
             else:
                 cost = np.full(len(pairs), self.num_perm * 4 * 3 + 64, dtype=np.int64)
             ends = np.cumsum(cost)
@@ -404,51 +367,24 @@ class NearDedup(GlobalStep):
                 limit = (ends[lo - 1] if lo else 0) + budget // 2
                 hi = max(lo + 1, int(np.searchsorted(ends, limit, side="right")))
                 chunk = pairs[lo:hi]
-                similar = self._similarity(sources, starts, chunk) >= self.threshold
+                similar = self._similarity(documents, chunk) >= self.threshold
                 edges_i.append(chunk[similar, 0])
                 edges_j.append(chunk[similar, 1])
                 lo = hi
             path.unlink()
-        shutil.rmtree(pairs_dir, ignore_errors=True)
-
-        # Clusters over the documents that have a verified near-duplicate.
         a = np.concatenate(edges_i) if edges_i else np.zeros(0, np.int64)
         b = np.concatenate(edges_j) if edges_j else np.zeros(0, np.int64)
-        nodes = np.unique(np.concatenate([a, b]))
-        roots = connected_components(
-            len(nodes), np.searchsorted(nodes, a), np.searchsorted(nodes, b)
-        )
-        decisions = self._clusters(nodes, roots, sources, starts, reference_docs, own)
-        self._write_index(shards, [s.size for s in own])
-        removed = sum(len(d["removed"]) for d in decisions.values())
-        for source in own:
-            decision = decisions.get(source.shard, {"removed": {}, "cluster_size": {}})
-            (self.workdir / f"{source.shard}.near.json").write_bytes(orjson.dumps(decision))
-        sizes = np.bincount(roots) if len(roots) else np.zeros(0, np.int64)
-        return {
-            "documents": total - reference_docs,
-            "reference_documents": reference_docs,
-            "key_ranges": len(ranges),
-            "candidate_pairs": candidates,
-            "verified_pairs": len(a),
-            "clusters": int((sizes > 1).sum()),
-            "largest_cluster": int(sizes.max()) if len(sizes) else 0,
-            "near_duplicates": removed,
-            "memory_budget_mb": self.memory_budget_mb,
-            "seconds": round(time.perf_counter() - started, 2),
-        }
+        return a, b
 
-    def _similarity(
-        self, sources: list[_Source], starts: np.ndarray, pairs: np.ndarray
-    ) -> np.ndarray:
+    def _similarity(self, documents: _RunDocuments, pairs: np.ndarray) -> np.ndarray:
         """Jaccard similarity of each pair: exact over the stored shingle sets, or the
         signature estimate."""
         if self.verify == "signature":
-            left = self._rows(sources, starts, pairs[:, 0])
-            right = self._rows(sources, starts, pairs[:, 1])
+            left = documents.signatures(pairs[:, 0])
+            right = documents.signatures(pairs[:, 1])
             return (left == right).mean(axis=1)
         docs, inverse = np.unique(pairs, return_inverse=True)
-        sets = self._sets(sources, starts, docs)
+        sets = documents.shingle_sets(docs)
         inverse = inverse.reshape(-1, 2)
         # tag every hash with its pair number, so one sorted intersection counts all pairs
         tags = np.arange(len(pairs), dtype=np.uint64) << np.uint64(32)
@@ -464,91 +400,51 @@ class NearDedup(GlobalStep):
         union = left_sizes + right_sizes - inter
         return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
-    @staticmethod
-    def _lengths(sources: list[_Source], starts: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        """Text lengths of global document indices, in the order given."""
-        which = np.searchsorted(starts, docs, side="right") - 1
-        out = np.zeros(len(docs), dtype=np.int64)
-        for index in np.unique(which).tolist():
-            mask = which == index
-            out[mask] = sources[index].lengths(docs[mask] - sources[index].offset)
-        return out
-
-    @staticmethod
-    def _sets(sources: list[_Source], starts: np.ndarray, docs: np.ndarray) -> list[np.ndarray]:
-        """Shingle sets of sorted global document indices."""
-        which = np.searchsorted(starts, docs, side="right") - 1
-        out: list[np.ndarray] = []
-        for index in np.unique(which).tolist():
-            source = sources[index]
-            out.extend(source.shingle_sets(docs[which == index] - source.offset))
-        return out
-
-    @staticmethod
-    def _rows(sources: list[_Source], starts: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        """Signature rows of global document indices, in the order given."""
-        which = np.searchsorted(starts, docs, side="right") - 1
-        out = np.empty((len(docs), sources[0].num_perm), dtype=np.uint32)
-        for index in np.unique(which).tolist():
-            mask = which == index
-            source = sources[index]
-            ordinals = docs[mask] - source.offset
-            order = np.argsort(ordinals, kind="stable")  # sequential reads through the map
-            rows = source.rows(ordinals[order])
-            placed = np.empty_like(rows)
-            placed[order] = rows
-            out[mask] = placed
-        return out
-
     def _clusters(
-        self, nodes: np.ndarray, roots: np.ndarray, sources: list[_Source], starts: np.ndarray,
-        reference_docs: int, own: list[_Source],
-    ) -> dict[str, dict[str, dict[str, Any]]]:  # fmt: skip
-        """Pick each cluster's kept document and write down everyone else's fate."""
+        self, nodes: np.ndarray, roots: np.ndarray, documents: _RunDocuments, reference_docs: int
+    ) -> dict[str, tuple[dict[str, str], dict[str, int]]]:
+        """Pick each cluster's kept document and write down everyone else's fate, by shard:
+        (removed: ordinal -> kept id, cluster_size: ordinal -> size)."""
         if len(nodes) == 0:
             return {}
-        which = np.searchsorted(starts, nodes, side="right") - 1
-        lengths = self._lengths(sources, starts, nodes)
+        which = documents.source_of(nodes)
+        lengths = documents.lengths(nodes)
         is_reference = nodes < reference_docs
         # Sort by cluster; then an indexed document first (it is already in the corpus), then
         # the policy (longest, or none), then run order: the first of each cluster stays.
         rank = -lengths if self.keep == "longest" else np.zeros_like(lengths)
         order = np.lexsort((nodes, rank, ~is_reference, roots))
-        sorted_roots = roots[order]
-        group = dedup_store.group_starts(sorted_roots)
+        group = dedup_store.group_starts(roots[order])
         kept_of = np.empty(len(nodes), dtype=np.int64)
         kept_of[order] = order[group]  # position (in nodes) of the kept one of each cluster
         size = np.bincount(roots)[roots]
-        own_names = {s.shard for s in own}
-        decisions: dict[str, dict[str, dict[str, Any]]] = {}
-        for position in range(len(nodes)):
-            if is_reference[position]:
-                continue
-            source = sources[int(which[position])]
-            assert source.shard in own_names
-            entry = decisions.setdefault(source.shard, {"removed": {}, "cluster_size": {}})
+        decisions: dict[str, tuple[dict[str, str], dict[str, int]]] = {}
+        for position in np.nonzero(~is_reference)[0].tolist():
+            source = documents.sources[int(which[position])]
+            removed, sizes = decisions.setdefault(source.shard, ({}, {}))
             ordinal = str(int(nodes[position]) - source.offset)
             kept = int(kept_of[position])
             if kept == position:
-                entry["cluster_size"][ordinal] = int(size[position])
+                sizes[ordinal] = int(size[position])
             else:
-                kept_source = sources[int(which[kept])]
-                kept_doc = int(nodes[kept]) - kept_source.offset
-                entry["removed"][ordinal] = kept_source.ids[kept_doc]
+                removed[ordinal] = documents.id(int(nodes[kept]))
         return decisions
 
-    def _write_index(self, shards: list[str], sizes: list[int]) -> None:
-        index = {"parameters": self.index_parameters(), "shards": shards, "sizes": sizes}
-        (self.workdir / "index.json").write_bytes(orjson.dumps(index))
+    # -- decide on Spark: the same decision, distributed ---------------------------------
+
+    def decide_on_spark(
+        self, spark: SparkSession, shards: list[str], location: str
+    ) -> tuple[dict[str, Any], list[str]]:
+        from mdfs.coarse.near_dedup_spark import decide_on_spark
+
+        return decide_on_spark(spark, self, shards, location)
 
     # -- filter_shard: per shard, in the workers -----------------------------------------
 
     def filter_shard(
         self, shard: str, documents: Iterable[Document]
     ) -> Iterator[Document | Removed]:
-        decision = orjson.loads((self.workdir / f"{shard}.near.json").read_bytes())
-        removed: dict[str, str] = decision["removed"]
-        sizes: dict[str, int] = decision["cluster_size"]
+        removed, sizes = NearDedupIndex(str(self.workdir)).read_decision(shard)
         for ordinal, document in enumerate(documents):
             key = str(ordinal)
             original = removed.get(key)
@@ -558,6 +454,71 @@ class NearDedup(GlobalStep):
             else:
                 document.meta["duplicate_of"] = original
                 yield Removed(document, "near_duplicate")
+
+
+def _numbered(index: NearDedupIndex, shards: list[str], offset: int) -> list[Source]:
+    """The shards of an index as sources numbered from `offset` on, in the order given."""
+    sources = []
+    for shard in shards:
+        size = index.size(shard)
+        sources.append(Source(index, shard, offset, size))
+        offset += size
+    return sources
+
+
+class _RunDocuments:
+    """The documents a decide sees, by their number in run order, read from their sources."""
+
+    def __init__(self, sources: list[Source], num_perm: int) -> None:
+        self.sources = sources
+        self.num_perm = num_perm
+        self.starts = np.array([s.offset for s in sources], dtype=np.int64)
+        self.total = sources[-1].offset + sources[-1].size if sources else 0
+        self._ids: dict[int, list[str]] = {}
+
+    def source_of(self, docs: np.ndarray) -> np.ndarray:
+        """The position in `sources` of each document's shard."""
+        return np.searchsorted(self.starts, docs, side="right") - 1
+
+    def _by_source(self, docs: np.ndarray) -> Iterator[tuple[Source, np.ndarray]]:
+        which = self.source_of(docs)
+        for position in np.unique(which).tolist():
+            yield self.sources[position], which == position
+
+    def lengths(self, docs: np.ndarray) -> np.ndarray:
+        """Text lengths, in the order given."""
+        out = np.zeros(len(docs), dtype=np.int64)
+        for source, mask in self._by_source(docs):
+            out[mask] = source.index.lengths_at(source.shard, docs[mask] - source.offset)
+        return out
+
+    def shingle_sets(self, docs: np.ndarray) -> list[np.ndarray]:
+        """Shingle sets of sorted documents."""
+        out: list[np.ndarray] = []
+        for source, mask in self._by_source(docs):
+            out.extend(source.index.shingle_sets_at(source.shard, docs[mask] - source.offset))
+        return out
+
+    def signatures(self, docs: np.ndarray) -> np.ndarray:
+        """Signature rows, in the order given."""
+        out = np.empty((len(docs), self.num_perm), dtype=np.uint32)
+        for source, mask in self._by_source(docs):
+            ordinals = docs[mask] - source.offset
+            order = np.argsort(ordinals, kind="stable")  # sequential reads through the map
+            rows = source.index.signatures_at(
+                source.shard, source.size, self.num_perm, ordinals[order]
+            )
+            placed = np.empty_like(rows)
+            placed[order] = rows
+            out[mask] = placed
+        return out
+
+    def id(self, doc: int) -> str:
+        position = int(self.source_of(np.array([doc]))[0])
+        source = self.sources[position]
+        if position not in self._ids:
+            self._ids[position] = source.index.ids(source.shard)
+        return self._ids[position][doc - source.offset]
 
 
 def connected_components(count: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -588,7 +549,7 @@ def resolve_index(path: str | Path) -> Path:
         raise UserError(f"reference index {path}: give a local folder, not a URL (copy it first)")
     folder = Path(path)
     for candidate in (folder, folder / ".mdfs" / "global" / NearDedup.name):
-        if (candidate / "index.json").is_file():
+        if NearDedupIndex(str(candidate)).exists():
             return candidate
     raise UserError(
         f"{path} holds no near-duplicate index (a finished run's output folder with "

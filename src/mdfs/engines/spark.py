@@ -4,8 +4,8 @@ Nothing about a step changes on Spark, and the run loop (`mdfs.run`) is the loca
 each phase's unfinished shards are one Spark job with one partition per shard, and each
 Spark task calls `run_task`, which writes the shard's outputs atomically and then its stats
 file (the completion marker). Between phases the loop offers each global step this engine's
-`decide`, which runs it on Spark for steps that have a Spark-native decide (see
-`SPARK_DECIDERS`); any other decides on the driver, as on the local engine.
+`decide`, which runs the step's own Spark decide (`GlobalStep.decide_on_spark`) where it
+has one; any other decides on the driver, as on the local engine.
 
 Why a failed task is harmless: a shard's outputs have names fixed by (phase, shard) and are
 committed whole (`mdfs.storage`), so a retried or speculative attempt rewrites the
@@ -27,8 +27,8 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from mdfs.errors import UserError
 from mdfs.pipeline import GlobalStep
@@ -49,23 +49,6 @@ _LOCAL_MASTER = re.compile(r"^local(?:\[(\*|\d+)\])?$")
 # Python workers, and the models, automata and word lists their steps hold, must live across
 # tasks (Spark's default, set explicitly because MDFS relies on it; --spark-conf may override).
 _DEFAULT_CONF = {"spark.python.worker.reuse": "true"}
-
-# Global steps with a Spark-native decide, by step name; any other global step decides on
-# the driver, as on the local engine (exact_dedup holds 8 bytes a document there;
-# paragraph_dedup bounds its memory by its memory_budget_mb). A decider reads the step's
-# files at a location (a local folder or a URL) and writes its decisions there; it returns
-# the report's figures and the names of the files it wrote.
-SparkDecider = Callable[
-    ["SparkSession", GlobalStep, list[str], str], tuple[dict[str, Any], list[str]]
-]
-SPARK_DECIDERS: dict[str, SparkDecider] = {}
-
-
-def spark_decider(step: GlobalStep) -> SparkDecider | None:
-    from mdfs.engines.spark_near_dedup import decide_near_dedup
-
-    SPARK_DECIDERS.setdefault("near_dedup", decide_near_dedup)
-    return SPARK_DECIDERS.get(step.name)
 
 
 def parse_conf(pairs: list[str] | dict[str, str] | None) -> dict[str, str]:
@@ -193,10 +176,9 @@ class SparkEngine(Engine):
             ) from None
 
     def decide(self, step: GlobalStep, shards: list[str], location: str) -> Decision | None:
-        decider = spark_decider(step)
-        if decider is None:
-            return None
-        return decider(self.start(), step, shards, location)
+        # A step without a Spark decide (exact_dedup holds 8 bytes a document; paragraph_dedup
+        # bounds its memory by its memory_budget_mb) decides on the driver.
+        return step.decide_on_spark(self.start(), shards, location)
 
 
 # -- what runs in the executors -------------------------------------------------------------

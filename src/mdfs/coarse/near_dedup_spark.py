@@ -1,14 +1,17 @@
 """The near_dedup step's decide on Spark: bands → candidate pairs → verified pairs →
-connected components → each shard's decision.
+connected components → each shard's decision. Imported only by `NearDedup.decide_on_spark`,
+so nothing else needs PySpark.
 
-The shard tasks already computed every document's MinHash signature and LSH band keys (the
-step's `observe`, in the workdir). Here the driver never holds them: Spark reads the files
-(one task per shard, as Arrow batches), shuffles by band key to find candidate pairs,
-verifies them on the signatures, joins verified pairs into clusters with the large-star /
+The shard tasks already computed every document's shingle set, MinHash signature and LSH
+band keys (the step's `observe`, in its index folder). Here the driver never holds them:
+Spark reads the files (one task per shard, as Arrow batches), shuffles by band key to find
+candidate pairs, verifies each pair as the step's `verify` says (`exact`: the pairs are
+joined with both documents' shingle sets and the executors intersect them; `signature`: the
+same join with the signatures), joins verified pairs into clusters with the large-star /
 small-star algorithm (Kiveris et al., "Connected Components in MapReduce and Beyond", SoCC
 2014), picks each cluster's kept document by the step's rule, and writes each shard's
-decision in the very file the step's `filter_shard` reads. Same rules, same files: the kept
-set is the local engine's.
+decision in the very file the step's `filter_shard` reads. Same rules, same arithmetic, same
+files: the kept set is the local engine's.
 
 Documents are numbered by their position in run order (the reference index's shards, then
 this run's, in shard order), as the step numbers them, so "smallest" means "first".
@@ -17,24 +20,25 @@ this run's, in shard order), as the step numbers them, so "smallest" means "firs
 from __future__ import annotations
 
 import bisect
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-import fsspec
 import numpy as np
-import orjson
 
-from mdfs.storage import filesystem, join, remove, write_atomic_bytes
+from mdfs.coarse.near_dedup_index import NearDedupIndex, Source
+from mdfs.storage import filesystem, join, remove
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from mdfs.coarse.near_dedup import NearDedup
+
 log = logging.getLogger(__name__)
 
 SIGNATURE_BATCH = 8192  # signature rows per Arrow batch: 4 MiB at 128 permutations
+SHINGLE_BATCH = 1 << 20  # shingle hashes per Arrow batch: 4 MiB
 
 
 def connected_components(edges: DataFrame, max_iterations: int = 64) -> DataFrame:
@@ -90,26 +94,24 @@ def connected_components(edges: DataFrame, max_iterations: int = 64) -> DataFram
     raise RuntimeError(f"connected components did not converge in {max_iterations} rounds")
 
 
-# -- the near_dedup step (mdfs.coarse.near_dedup) -----------------------------------------
-
-
-def decide_near_dedup(
-    spark: SparkSession, step: Any, shards: list[str], location: str
+def decide_on_spark(
+    spark: SparkSession, step: NearDedup, shards: list[str], location: str
 ) -> tuple[dict[str, Any], list[str]]:
-    """`NearDedup.decide` on Spark, reading and writing the step's files at `location`.
+    """`NearDedup.decide` on Spark, reading and writing the step's index at `location`.
 
     `location` is the step's workdir, or for a URL output the folder under the URL that
     mirrors it: executors read every shard's observations and write each shard's decision
-    (`<shard>.near.json`) there, so no file goes through the driver. The Spark checkpoints
-    of the clustering go there too (`spark-checkpoints`), so Hadoop must know that URL's
-    scheme (hdfs:// and file:// it does; s3:// needs `fs.s3.impl`, see the README). Returns
-    the report's figures and the names of the decision files.
+    there, so no file goes through the driver. The Spark checkpoints of the clustering go
+    there too (`spark-checkpoints`), so Hadoop must know that URL's scheme (hdfs:// and
+    file:// it does; s3:// needs `fs.s3.impl`, see the README). Returns the report's figures
+    and the names of the files written.
 
     The same rules as the step's decide, step by step: in each LSH bucket (documents sorted
     by run order) every member pairs with the bucket's first document and with the one before
-    it; a pair is a near-duplicate when the fraction of equal MinHash values reaches
-    `threshold`; verified pairs join into clusters; in each cluster an indexed (reference)
-    document stays, else the longest (with `keep: longest`), else the first in run order.
+    it; a pair is a near-duplicate when its Jaccard similarity (exact, or the fraction of
+    equal MinHash values) reaches `threshold`; verified pairs join into clusters; in each
+    cluster an indexed (reference) document stays, else the longest (with `keep: longest`),
+    else the first in run order.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -120,25 +122,15 @@ def decide_near_dedup(
     context.setCheckpointDir(checkpoints)
     context.setJobDescription(f"mdfs {step.name}: MinHash bands → clusters")
 
-    # Every source of documents: a reference index's shards first, then this run's.
-    sources: list[tuple[str, str, int, int]] = []  # (folder, shard, offset, size)
-    for source in step._reference_sources():
-        sources.append((str(source.folder), source.shard, source.offset, source.size))
-    reference_docs = sum(size for *_, size in sources)
-    offset = reference_docs
-    for shard in shards:
-        meta = orjson.loads(_read_bytes(location, f"{shard}.meta.json"))
-        sources.append((location, shard, offset, int(meta["documents"])))
-        offset += int(meta["documents"])
-    total = offset
-    num_perm = step.num_perm
-    starts = [start for _, _, start, _ in sources]
+    sources, reference_docs = step.sources(shards, location)
+    total = sources[-1].offset + sources[-1].size if sources else 0
+    starts = [source.offset for source in sources]
 
-    def per_source(read: Callable[[str, str, int, int], Iterator[Any]], schema: str) -> DataFrame:
+    def per_source(read: Callable[[Source], Iterator[Any]], schema: str) -> DataFrame:
         def batches(frames: Iterator[Any]) -> Iterator[Any]:
             for frame in frames:
-                for index in frame.column("source").to_pylist():
-                    yield from read(*sources[index])
+                for position in frame.column("source").to_pylist():
+                    yield from read(sources[position])
 
         listing = context.parallelize([(i,) for i in range(len(sources))], max(1, len(sources)))
         return spark.createDataFrame(listing, "source int").mapInArrow(batches, schema)
@@ -163,17 +155,30 @@ def decide_near_dedup(
     candidates = pairs.count()
     pairs = pairs.distinct()
 
-    signatures = per_source(
-        functools.partial(_read_signatures, num_perm=num_perm), "doc long, sig array<int>"
-    )
+    # Each pair meets both documents' sets (or signatures) in a join, and executors measure it.
     needed = pairs.select(F.col("i").alias("doc")).union(pairs.select(F.col("j").alias("doc")))
-    signatures = signatures.join(needed.distinct(), "doc", "left_semi")
-    equal = "aggregate(zip_with(si, sj, (x, y) -> cast(x = y as int)), 0, (a, v) -> a + v)"
-    verified = (
-        pairs.join(signatures.select(F.col("doc").alias("i"), F.col("sig").alias("si")), "i")
-        .join(signatures.select(F.col("doc").alias("j"), F.col("sig").alias("sj")), "j")
+    if step.verify == "exact":
+        values = per_source(_read_shingle_sets, "doc long, v array<int>")
+        # |A ∩ B| / |A ∪ B| over sets of distinct hashes; the step's test, inter / union >=
+        # threshold, in the same double arithmetic. Every candidate has shingles (a document
+        # without any has no band keys), so the union is never empty.
+        inter = F.size(F.array_intersect("vi", "vj"))
+        similarity = inter / (F.size("vi") + F.size("vj") - inter)
+    else:
+        num_perm = step.num_perm
+        values = per_source(
+            lambda source: _read_signatures(source, num_perm), "doc long, v array<int>"
+        )
         # the step's test, (left == right).mean() >= threshold, in the same double arithmetic
-        .where(F.expr(equal) / F.lit(float(num_perm)) >= F.lit(float(step.threshold)))
+        equal = F.expr(
+            "aggregate(zip_with(vi, vj, (x, y) -> cast(x = y as int)), 0, (a, v) -> a + v)"
+        )
+        similarity = equal / F.lit(float(num_perm))
+    values = values.join(needed.distinct(), "doc", "left_semi")
+    verified = (
+        pairs.join(values.select(F.col("doc").alias("i"), F.col("v").alias("vi")), "i")
+        .join(values.select(F.col("doc").alias("j"), F.col("v").alias("vj")), "j")
+        .where(similarity >= F.lit(float(step.threshold)))
         .select(F.col("i").alias("x"), F.col("j").alias("y"))
         .checkpoint()
     )
@@ -201,17 +206,16 @@ def decide_near_dedup(
     )
 
     def write(groups: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, int]]:
-        for index, rows in groups:
-            folder, shard, start, _ = sources[index]
+        for position, rows in groups:
+            source = sources[position]
             removed, sizes = {}, {}
             for node, kept, kept_id, size in sorted(rows):
                 if node == kept:
-                    sizes[str(node - start)] = size
+                    sizes[str(node - source.offset)] = size
                 else:
-                    removed[str(node - start)] = kept_id
-            decision = {"removed": removed, "cluster_size": sizes}
-            write_atomic_bytes(join(folder, f"{shard}.near.json"), orjson.dumps(decision))
-            yield index, len(removed)
+                    removed[str(node - source.offset)] = kept_id
+            source.index.write_decision(source.shard, removed, sizes)
+            yield position, len(removed)
 
     # Each shard's decision is written by an executor; only (shard, count) pairs come back.
     written = dict(
@@ -225,13 +229,14 @@ def decide_near_dedup(
         .mapPartitions(write)
         .collect()
     )
-    own = range(len(sources) - len(shards), len(sources))
-    for index in own:
-        if index not in written:
-            folder, shard, _, _ = sources[index]
-            empty = {"removed": {}, "cluster_size": {}}
-            write_atomic_bytes(join(folder, f"{shard}.near.json"), orjson.dumps(empty))
-    step._write_index(shards, [sources[i][3] for i in own])
+    first_own = len(sources) - len(shards)
+    own = sources[first_own:]
+    for position in range(first_own, len(sources)):
+        if position not in written:  # no clustered document: every one stays, alone
+            sources[position].index.write_decision(sources[position].shard, {}, {})
+    index = NearDedupIndex(location)
+    names = [f"{source.shard}.near.json" for source in own]
+    names.append(index.write_index(step.index_parameters(), shards, [s.size for s in own]))
     sizes = clustered.groupBy("root").count().agg(F.count("*"), F.max("count")).first()
     remove(*filesystem(checkpoints), recursive=True)
     figures = {
@@ -245,7 +250,7 @@ def decide_near_dedup(
         "decided_on": "spark",
         "seconds": round(time.perf_counter() - started, 2),
     }
-    return figures, [f"{sources[i][1]}.near.json" for i in own]
+    return figures, names
 
 
 def _arrow_batch(**columns: Any) -> Any:
@@ -254,61 +259,54 @@ def _arrow_batch(**columns: Any) -> Any:
     return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 
 
-# The readers run in executors; `folder` is a local path or a URL, both opened by fsspec.
+def _list_array(offsets: np.ndarray, values: np.ndarray) -> Any:
+    """Arrow list<int32> of `values` cut at `offsets`: bits kept, compared only for equality."""
+    import pyarrow as pa
+
+    return pa.ListArray.from_arrays(offsets.astype(np.int32), values.view(np.int32))
 
 
-def _open(folder: str, name: str) -> IO[bytes]:
-    return fsspec.open(join(folder, name), "rb").open()
+# The readers run in executors; an index folder is a local path or a URL, both read by fsspec.
 
 
-def _read_bytes(folder: str, name: str) -> bytes:
-    with _open(folder, name) as handle:
-        return handle.read()
-
-
-def _load(folder: str, name: str) -> np.ndarray:
-    with _open(folder, name) as handle:
-        return np.load(handle)
-
-
-def _read_bands(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
-    keys = _load(folder, f"{shard}.lsh.keys.npy")
-    rows = _load(folder, f"{shard}.lsh.rows.npy")
+def _read_bands(source: Source) -> Iterator[Any]:
+    keys, rows = source.index.bands(source.shard)
     # keys are compared for equality only, so their bits can travel as signed longs
-    yield _arrow_batch(key=keys.view(np.int64), doc=rows.astype(np.int64) + offset)
+    yield _arrow_batch(key=keys.view(np.int64), doc=rows.astype(np.int64) + source.offset)
 
 
-def _read_signatures(
-    folder: str, shard: str, offset: int, size: int, num_perm: int
-) -> Iterator[Any]:
-    import pyarrow as pa
-
-    if size == 0:  # a shard that lost every document before this step: nothing to map
+def _read_signatures(source: Source, num_perm: int) -> Iterator[Any]:
+    if source.size == 0:  # a shard that lost every document before this step: nothing to map
         return
-    row_bytes = num_perm * 4  # uint32 values, row-major: read a batch of rows at a time
-    with _open(folder, f"{shard}.sig.bin") as table:
-        for lo in range(0, size, SIGNATURE_BATCH):
-            rows = min(SIGNATURE_BATCH, size - lo)
-            data = table.read(rows * row_bytes)
-            if len(data) != rows * row_bytes:
-                raise ValueError(f"{shard}.sig.bin in {folder} is shorter than {size} rows")
-            block = np.frombuffer(data, dtype=np.int32).reshape(rows, num_perm)
-            bounds = np.arange(0, (rows + 1) * num_perm, num_perm, dtype=np.int32)
-            yield _arrow_batch(
-                doc=np.arange(offset + lo, offset + lo + rows, dtype=np.int64),
-                sig=pa.ListArray.from_arrays(bounds, block.ravel()),
-            )
+    batches = source.index.signature_batches(source.shard, source.size, num_perm, SIGNATURE_BATCH)
+    for lo, block in batches:
+        first = source.offset + lo
+        yield _arrow_batch(
+            doc=np.arange(first, first + len(block), dtype=np.int64),
+            v=_list_array(np.arange(0, (len(block) + 1) * num_perm, num_perm), block.ravel()),
+        )
 
 
-def _read_lengths(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
-    lengths = _load(folder, f"{shard}.lengths.npy").astype(np.int64)
-    yield _arrow_batch(doc=np.arange(offset, offset + len(lengths), dtype=np.int64), length=lengths)
+def _read_shingle_sets(source: Source) -> Iterator[Any]:
+    if source.size == 0:
+        return
+    for ordinals, offsets, values in source.index.shingle_set_batches(source.shard, SHINGLE_BATCH):
+        yield _arrow_batch(
+            doc=ordinals.astype(np.int64) + source.offset, v=_list_array(offsets, values)
+        )
 
 
-def _read_ids(folder: str, shard: str, offset: int, size: int) -> Iterator[Any]:
+def _read_lengths(source: Source) -> Iterator[Any]:
+    lengths = source.index.lengths(source.shard)
+    first = source.offset
+    yield _arrow_batch(doc=np.arange(first, first + len(lengths), dtype=np.int64), length=lengths)
+
+
+def _read_ids(source: Source) -> Iterator[Any]:
     import pyarrow as pa
 
-    ids = orjson.loads(_read_bytes(folder, f"{shard}.ids.json"))
+    ids = source.index.ids(source.shard)
+    first = source.offset
     yield _arrow_batch(
-        doc=np.arange(offset, offset + len(ids), dtype=np.int64), id=pa.array(ids, pa.string())
+        doc=np.arange(first, first + len(ids), dtype=np.int64), id=pa.array(ids, pa.string())
     )
