@@ -14,6 +14,7 @@ from mdfs.cli import main
 from mdfs.coarse.near_dedup import MinHasher, normalise
 from mdfs.report.build import check_accounting
 from tests.conftest import read_parts
+from tests.dedup import near_threshold
 
 FILLER = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
 
@@ -129,6 +130,33 @@ def test_same_kept_set_whatever_workers(corpus, tmp_path: Path) -> None:
     one = [(r["id"], r["meta"]) for r in read_parts(tmp_path / "one" / "corpus")]
     two = [(r["id"], r["meta"]) for r in read_parts(tmp_path / "two" / "corpus")]
     assert one == two
+
+
+def test_verification_near_the_threshold(shared: Path, tmp_path: Path) -> None:
+    """Pairs whose exact Jaccard straddles 0.8: `verify: exact` merges exactly those at or
+    above it, `verify: signature` those whose MinHash estimate is; the data holds pairs
+    where the two disagree, so the modes must keep different sets."""
+    from mdfs.coarse.near_dedup import NearDedup
+
+    pairs = near_threshold.near_threshold_pairs(
+        near_threshold.wikipedia_paragraphs(shared), 60, seed=3
+    )
+    exact, estimate = near_threshold.similarities(pairs, NearDedup())
+    disagree = (exact >= 0.8) != (estimate >= 0.8)
+    assert disagree.sum() >= 10
+    near_threshold.write_inputs(
+        tmp_path / "in", near_threshold.pair_documents(pairs), files=3, seed=3
+    )
+    for verify, similarity in (("exact", exact), ("signature", estimate)):
+        recipe = tmp_path / f"{verify}.yaml"
+        recipe.write_text(
+            f"collect: {{shard_max_files: 1}}\nsteps: [near_dedup: {{verify: {verify}}}]"
+        )
+        output = tmp_path / verify
+        args = ["dedup", str(tmp_path / "in"), "-o", str(output), "--recipe", str(recipe)]
+        assert main(args) == 0
+        merged = {r["id"].split("-")[0] for r in read_parts(output / "removed")}
+        assert merged == {f"p{n}" for n in np.nonzero(similarity >= 0.8)[0]}, verify
 
 
 def test_threshold_and_user_errors(corpus, tmp_path: Path, capsys) -> None:

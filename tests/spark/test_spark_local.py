@@ -118,6 +118,37 @@ def test_near_dedup_step_on_spark_equals_local(
     assert sum(r["meta"]["duplicate_cluster_size"] > 1 for r in kept.values()) >= 20
 
 
+def test_near_dedup_near_the_threshold_on_spark_equals_local(
+    engine, shared: Path, tmp_path: Path
+) -> None:
+    """Pairs whose exact Jaccard straddles the threshold, some with a MinHash estimate on the
+    other side of it: Spark keeps the local engine's documents with either `verify`, and the
+    two modes keep different sets (so a Spark decide verifying the wrong way would fail)."""
+    from mdfs.coarse.near_dedup import NearDedup
+    from mdfs.engines.local import LocalEngine
+    from tests.dedup import near_threshold
+
+    pairs = near_threshold.near_threshold_pairs(
+        near_threshold.wikipedia_paragraphs(shared), 60, seed=3
+    )
+    exact, estimate = near_threshold.similarities(pairs, NearDedup())
+    assert ((exact >= 0.8) != (estimate >= 0.8)).sum() >= 10
+    near_threshold.write_inputs(
+        tmp_path / "in", near_threshold.pair_documents(pairs), files=3, seed=3
+    )
+    inputs = [str(tmp_path / "in")]
+    kept = {}
+    for verify in ("exact", "signature"):
+        recipe = {"collect": {"shard_max_files": 1}, "steps": [{"near_dedup": {"verify": verify}}]}
+        local, spark = tmp_path / f"local-{verify}", tmp_path / f"spark-{verify}"
+        run_pipeline(inputs, local, parse_recipe(recipe), LocalEngine(2))
+        report = run_pipeline(inputs, spark, parse_recipe(recipe), engine)
+        assert report["global_steps"]["near_dedup"]["decided_on"] == "spark"
+        assert_same_run(spark, local)
+        kept[verify] = {r["id"] for r in read_parts(spark / "corpus")}
+    assert kept["exact"] != kept["signature"]
+
+
 def test_url_output_equals_local_engine(
     engine, near_duplicate_inputs: Path, tmp_path: Path
 ) -> None:
