@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mdfs.coarse.near_dedup import NearDedup, normalise, shingle_sets
+from mdfs.coarse.near_dedup import NearDedup, band_keys, normalise, shingle_sets
 
 # Common characters that replace edited ones (never the character they replace).
 _REPLACEMENTS = (
@@ -82,9 +82,12 @@ def write_inputs(folder: Path, documents: list[tuple[str, str]], files: int, see
                 out.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
 
 
-def similarities(pairs: list[tuple[str, str]], step: NearDedup) -> tuple[np.ndarray, np.ndarray]:
-    """(exact Jaccard, MinHash estimate) of each pair, by the step's own shingles and hashes."""
-    exact, estimate = [], []
+def similarities(
+    pairs: list[tuple[str, str]], step: NearDedup
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(exact Jaccard, MinHash estimate, whether LSH makes them a candidate pair) of each pair,
+    by the step's own shingles, hashes and bands."""
+    exact, estimate, candidate = [], [], []
     for left, right in pairs:
         hashes, counts = step.hasher.shingles([left, right])
         sets, sizes = shingle_sets(hashes, counts)
@@ -92,4 +95,6 @@ def similarities(pairs: list[tuple[str, str]], step: NearDedup) -> tuple[np.ndar
         exact.append(len(a & b) / len(a | b))
         signatures = step.hasher.signatures_of(sets, sizes)
         estimate.append(float((signatures[0] == signatures[1]).mean()))
-    return np.array(exact), np.array(estimate)
+        keys = band_keys(signatures, step.bands, step.rows)
+        candidate.append(bool((keys[0] == keys[1]).any()))
+    return np.array(exact), np.array(estimate), np.array(candidate)

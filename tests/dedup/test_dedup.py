@@ -141,7 +141,7 @@ def test_verification_near_the_threshold(shared: Path, tmp_path: Path) -> None:
     pairs = near_threshold.near_threshold_pairs(
         near_threshold.wikipedia_paragraphs(shared), 60, seed=3
     )
-    exact, estimate = near_threshold.similarities(pairs, NearDedup())
+    exact, estimate, candidate = near_threshold.similarities(pairs, NearDedup())
     disagree = (exact >= 0.8) != (estimate >= 0.8)
     assert disagree.sum() >= 10
     near_threshold.write_inputs(
@@ -156,7 +156,8 @@ def test_verification_near_the_threshold(shared: Path, tmp_path: Path) -> None:
         args = ["dedup", str(tmp_path / "in"), "-o", str(output), "--recipe", str(recipe)]
         assert main(args) == 0
         merged = {r["id"].split("-")[0] for r in read_parts(output / "removed")}
-        assert merged == {f"p{n}" for n in np.nonzero(similarity >= 0.8)[0]}, verify
+        expected = np.nonzero((similarity >= 0.8) & candidate)[0]
+        assert merged == {f"p{n}" for n in expected}, verify
 
 
 def test_threshold_and_user_errors(corpus, tmp_path: Path, capsys) -> None:

@@ -131,7 +131,7 @@ def test_near_dedup_near_the_threshold_on_spark_equals_local(
     pairs = near_threshold.near_threshold_pairs(
         near_threshold.wikipedia_paragraphs(shared), 60, seed=3
     )
-    exact, estimate = near_threshold.similarities(pairs, NearDedup())
+    exact, estimate, _ = near_threshold.similarities(pairs, NearDedup())
     assert ((exact >= 0.8) != (estimate >= 0.8)).sum() >= 10
     near_threshold.write_inputs(
         tmp_path / "in", near_threshold.pair_documents(pairs), files=3, seed=3
