@@ -127,6 +127,8 @@ def decide_on_spark(
     starts = [source.offset for source in sources]
 
     def per_source(read: Callable[[Source], Iterator[Any]], schema: str) -> DataFrame:
+        """What `read` yields for every document, one task per source."""
+
         def batches(frames: Iterator[Any]) -> Iterator[Any]:
             for frame in frames:
                 for position in frame.column("source").to_pylist():
@@ -134,6 +136,41 @@ def decide_on_spark(
 
         listing = context.parallelize([(i,) for i in range(len(sources))], max(1, len(sources)))
         return spark.createDataFrame(listing, "source int").mapInArrow(batches, schema)
+
+    def for_documents(
+        documents: DataFrame, read: Callable[[Source], Iterator[Any]], schema: str
+    ) -> DataFrame:
+        """What `read` yields for the `documents` (a column `doc`) alone: each source's task
+        learns which of its documents are wanted, reads its files once and keeps only their
+        rows, so no other document's data enters a shuffle."""
+
+        def locate(frames: Iterator[Any]) -> Iterator[Any]:
+            bounds = np.array(starts, dtype=np.int64)
+            for frame in frames:
+                docs = frame.column("doc").to_numpy()
+                where = np.searchsorted(bounds, docs, side="right") - 1
+                yield _arrow_batch(source=where.astype(np.int32), doc=docs)
+
+        def batches(frames: Iterator[Any]) -> Iterator[Any]:
+            import pyarrow as pa
+
+            for frame in frames:
+                for position, docs in zip(
+                    frame.column("source").to_pylist(), frame.column("docs"), strict=True
+                ):
+                    wanted = np.sort(docs.values.to_numpy())
+                    for batch in read(sources[position]):
+                        keep = np.isin(batch.column("doc").to_numpy(), wanted, assume_unique=True)
+                        if keep.any():
+                            yield batch.filter(pa.array(keep))
+
+        by_source = (
+            documents.select("doc")
+            .mapInArrow(locate, "source int, doc long")
+            .groupBy("source")
+            .agg(F.collect_set("doc").alias("docs"))
+        )
+        return by_source.mapInArrow(batches, schema)
 
     bands = per_source(_read_bands, "key long, doc long")
     bucket = Window.partitionBy("key")
@@ -158,7 +195,7 @@ def decide_on_spark(
     # Each pair meets both documents' sets (or signatures) in a join, and executors measure it.
     needed = pairs.select(F.col("i").alias("doc")).union(pairs.select(F.col("j").alias("doc")))
     if step.verify == "exact":
-        values = per_source(_read_shingle_sets, "doc long, v array<int>")
+        values = for_documents(needed, _read_shingle_sets, "doc long, v array<int>")
         # |A ∩ B| / |A ∪ B| over sets of distinct hashes; the step's test, inter / union >=
         # threshold, in the same double arithmetic. Every candidate has shingles (a document
         # without any has no band keys), so the union is never empty.
@@ -166,15 +203,14 @@ def decide_on_spark(
         similarity = inter / (F.size("vi") + F.size("vj") - inter)
     else:
         num_perm = step.num_perm
-        values = per_source(
-            lambda source: _read_signatures(source, num_perm), "doc long, v array<int>"
+        values = for_documents(
+            needed, lambda source: _read_signatures(source, num_perm), "doc long, v array<int>"
         )
         # the step's test, (left == right).mean() >= threshold, in the same double arithmetic
         equal = F.expr(
             "aggregate(zip_with(vi, vj, (x, y) -> cast(x = y as int)), 0, (a, v) -> a + v)"
         )
         similarity = equal / F.lit(float(num_perm))
-    values = values.join(needed.distinct(), "doc", "left_semi")
     verified = (
         pairs.join(values.select(F.col("doc").alias("i"), F.col("v").alias("vi")), "i")
         .join(values.select(F.col("doc").alias("j"), F.col("v").alias("vj")), "j")
@@ -188,7 +224,9 @@ def decide_on_spark(
     nodes = linked.unionByName(
         linked.select(F.col("root").alias("node"), "root").distinct()
     )  # every clustered document with its cluster's smallest one
-    lengths = per_source(_read_lengths, "doc long, length long")
+    lengths = for_documents(
+        nodes.select(F.col("node").alias("doc")), _read_lengths, "doc long, length long"
+    )
     clustered = nodes.join(lengths.withColumnRenamed("doc", "node"), "node")
     rank = -F.col("length") if step.keep == "longest" else F.lit(0)
     order = Window.partitionBy("root").orderBy(
@@ -200,10 +238,9 @@ def decide_on_spark(
         F.first("node").over(order).alias("kept"),
         F.count("*").over(Window.partitionBy("root")).alias("size"),
     ).checkpoint()
-    ids = per_source(_read_ids, "doc long, id string")
-    fates = clustered.where(F.col("node") >= reference_docs).join(
-        ids.select(F.col("doc").alias("kept"), F.col("id").alias("kept_id")), "kept"
-    )
+    fates = clustered.where(F.col("node") >= reference_docs)
+    ids = for_documents(fates.select(F.col("kept").alias("doc")), _read_ids, "doc long, id string")
+    fates = fates.join(ids.select(F.col("doc").alias("kept"), F.col("id").alias("kept_id")), "kept")
 
     def write(groups: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, int]]:
         for position, rows in groups:
