@@ -232,3 +232,31 @@ def test_signature_estimates_jaccard(shared: Path) -> None:
         signatures, _ = hasher.signatures([text, copy])
         estimate = float(np.mean(signatures[0] == signatures[1]))
         assert abs(estimate - truth) < 0.15
+
+
+def test_index_streams_what_it_maps(shared: Path, tmp_path: Path) -> None:
+    """The Spark decide streams a shard's files in batches, the local one maps them: the same
+    shingle sets and signatures either way, across batch edges and documents without any."""
+    from mdfs.coarse.near_dedup import NearDedup
+    from mdfs.coarse.near_dedup_index import NearDedupIndex
+    from mdfs.document import Document
+
+    step = NearDedup()
+    step.bind(tmp_path / "index")
+    texts = wiki(shared, 12)
+    texts[3:3] = ["", "。，！"]  # nothing left after normalisation: no shingles
+    step.observe("s", (Document(f"d{k}", text, "test") for k, text in enumerate(texts)))
+    index = NearDedupIndex(str(tmp_path / "index"))
+    ordinals = np.arange(len(texts))
+    mapped = index.shingle_sets_at("s", ordinals)
+    streamed = {}
+    for found, offsets, values in index.shingle_set_batches("s", max_values=700):
+        for k, ordinal in enumerate(found.tolist()):
+            streamed[ordinal] = values[offsets[k] : offsets[k + 1]]
+    assert sorted(streamed) == [k for k in range(len(texts)) if k not in (3, 4)]
+    for ordinal, values in streamed.items():
+        assert np.array_equal(values, mapped[ordinal])
+    rows = index.signatures_at("s", len(texts), step.num_perm, ordinals)
+    blocks = index.signature_batches("s", len(texts), step.num_perm, batch=5)
+    assert np.array_equal(np.concatenate([block for _, block in blocks]), rows)
+    assert index.ids("s") == [f"d{k}" for k in range(len(texts))]
