@@ -23,7 +23,7 @@ import bisect
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -32,8 +32,6 @@ from mdfs.storage import filesystem, join, remove
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-    from mdfs.coarse.near_dedup import NearDedup
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +92,23 @@ def connected_components(edges: DataFrame, max_iterations: int = 64) -> DataFram
     raise RuntimeError(f"connected components did not converge in {max_iterations} rounds")
 
 
+class NearDedupSettings(Protocol):
+    """What this decide reads of the `NearDedup` step (named here, not imported: the step
+    imports this module)."""
+
+    name: str
+    num_perm: int
+    threshold: float
+    keep: str
+    verify: str
+
+    def sources(self, shards: list[str], folder: str) -> tuple[list[Source], int]: ...
+
+    def index_parameters(self) -> dict[str, Any]: ...
+
+
 def decide_on_spark(
-    spark: SparkSession, step: NearDedup, shards: list[str], location: str
+    spark: SparkSession, step: NearDedupSettings, shards: list[str], location: str
 ) -> tuple[dict[str, Any], list[str]]:
     """`NearDedup.decide` on Spark, reading and writing the step's index at `location`.
 
