@@ -18,8 +18,9 @@ several nodes: prepare with --prepare-only, then on every node
 (single node: torchrun --standalone --nproc-per-node TP*PP*DP -m mdfs.train.worker ...).
 Across nodes RUN_DIR must be on a shared filesystem (data, and the checkpoint's stage files).
 CPU runs use the gloo backend in fp32; GPU runs NCCL and bf16.
-Writes RUN_DIR/metrics.jsonl, RUN_DIR/summary.json, RUN_DIR/model.pt and RUN_DIR/checkpoint/
-(a Hugging Face GPT-2 model with its tokenizer).
+Writes RUN_DIR/metrics.jsonl, RUN_DIR/heldout.jsonl (with --heldout), RUN_DIR/summary.json,
+RUN_DIR/model.pt and RUN_DIR/checkpoint/ (a Hugging Face GPT-2 model with its tokenizer).
+Checkpoints go to RUN_DIR/resume/; the same command run again resumes from the last one.
 """
 
 
