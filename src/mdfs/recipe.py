@@ -24,6 +24,7 @@ STEP_MODULES = [
     "mdfs.coarse.rules",
     "mdfs.coarse.keywords",
     "mdfs.coarse.pii",
+    "mdfs.coarse.decontaminate",
     "mdfs.coarse.exact_dedup",
     "mdfs.coarse.near_dedup",
     "mdfs.coarse.paragraph_dedup",

@@ -48,6 +48,9 @@ def test_calibration_removes_a_label_bias() -> None:
     assert result.accuracy_calibrated == 1.0
     assert result.predicted == {"1": 4}
     assert result.chance == 0.5 and result.majority == 0.5
+    assert result.stderr == 0.0  # every example right: no spread
+    assert [s["correct"] for s in result.samples] == [True] * 4
+    assert [s["prediction"] for s in result.samples] == [1] * 4  # uncalibrated: all 满意
 
 
 def test_multiple_choice_lowest_mean_loss_wins() -> None:
@@ -60,6 +63,9 @@ def test_multiple_choice_lowest_mean_loss_wins() -> None:
     assert result.accuracy == pytest.approx(2 / 3)
     assert result.accuracy_calibrated is None
     assert result.predicted == {"0": 2, "1": 1}
+    # Two right of three: sample standard deviation sqrt(1/3), over sqrt(3).
+    assert result.stderr == pytest.approx(1 / 3)
+    assert [s["correct"] for s in result.samples] == [True, True, False]
 
 
 def test_eval_command_writes_every_task(
@@ -67,9 +73,19 @@ def test_eval_command_writes_every_task(
 ) -> None:
     output = tmp_path / "report.json"
     args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir)]
-    code = main([*args, "--tasks", "all", "--shots", "1", "--limit", "6", "--output", str(output)])
+    samples = tmp_path / "samples.jsonl"
+    code = main(
+        [*args, "--tasks", "all", "--shots", "1", "--limit", "6", "--output", str(output),
+         "--log-samples", str(samples)]
+    )  # fmt: skip
     assert code == 0
     report = json.loads(output.read_text("utf-8"))
+    logged = [json.loads(line) for line in samples.read_text("utf-8").splitlines()]
+    assert len(logged) == 6 * len(TASK_NAMES)
+    for name, result in report["tasks"].items():
+        correct = [s["correct"] for s in logged if s["task"] == name]
+        assert sum(correct) / len(correct) == pytest.approx(result["score"])
+        assert result["stderr"] > 0 or result["score"] in (0, 1)
     assert list(report["tasks"]) == list(TASK_NAMES)
     for name, result in report["tasks"].items():
         assert result["examples"] == 6
@@ -78,6 +94,10 @@ def test_eval_command_writes_every_task(
         assert (result["accuracy_calibrated"] is not None) == calibrated
     scores = [r["score"] for r in report["tasks"].values()]
     assert report["average"]["score"] == pytest.approx(sum(scores) / len(scores))
+    errors = [r["stderr"] for r in report["tasks"].values()]
+    assert report["average"]["stderr"] == pytest.approx(
+        math.sqrt(sum(e * e for e in errors)) / len(errors)
+    )
     assert report["shots"] == 1 and report["split"] == "dev"
 
 

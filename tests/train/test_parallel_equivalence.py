@@ -9,6 +9,7 @@ same weights. Only this comparison catches the silent errors a wrong composition
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,19 @@ def _train(corpus: Path, tokenizer: Path, run_dir: Path, tp: int, pp: int, dp: i
 
 
 @pytest.fixture(scope="module")
-def runs(corpus_dir, tokenizer_dir, tmp_path_factory):
+def runs(corpus_dir, tokenizer_dir, paragraphs, tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    single = _train(corpus_dir, tokenizer_dir, root / "1x1x1", 1, 1, 1)
-    parallel = _train(corpus_dir, tokenizer_dir, root / "2x2x2", 2, 2, 2)
+    # Paragraphs the corpus (the first 150) does not hold, scored after steps 3 and 6.
+    heldout = root / "heldout.jsonl"
+    heldout.write_text("".join(json.dumps({"text": p}) + "\n" for p in paragraphs[300:340]))
+    scored = ("--heldout", f"wiki={heldout}", "--eval-interval", "3", "--heldout-tokens", "512")
+    single = _train(corpus_dir, tokenizer_dir, root / "1x1x1", 1, 1, 1, *scored)
+    parallel = _train(corpus_dir, tokenizer_dir, root / "2x2x2", 2, 2, 2, *scored)
     return root, single, parallel
+
+
+def _heldout(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "heldout.jsonl").read_text().splitlines()]
 
 
 def test_same_losses_in_one_and_eight_processes(runs):
@@ -54,6 +63,34 @@ def test_same_losses_in_one_and_eight_processes(runs):
     # The gradient norm sums over TP shards, FSDP shards and pipeline stages.
     for a, b in zip(single, parallel, strict=True):
         assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-5)
+
+
+def test_same_heldout_losses_in_one_and_eight_processes(runs):
+    root, _, _ = runs
+    single, parallel = _heldout(root / "1x1x1"), _heldout(root / "2x2x2")
+    assert [h["step"] for h in single] == [h["step"] for h in parallel] == [2, 5]
+    assert single[1]["wiki"]["loss"] < single[0]["wiki"]["loss"]  # it learnt something general
+    for a, b in zip(single, parallel, strict=True):
+        assert a["wiki"]["loss"] == pytest.approx(b["wiki"]["loss"], abs=1e-5)
+
+
+def test_heldout_loss_is_the_final_models_loss_on_the_heldout_tokens(runs):
+    from mdfs.train.heldout import windows
+    from mdfs.train.model import cross_entropy
+
+    root, _, _ = runs
+    summary = json.loads((root / "2x2x2/summary.json").read_text())["heldout"]["wiki"]
+    native = torch.load(root / "1x1x1/model.pt", weights_only=True)
+    model = GPT(GPTConfig(**native["config"]))
+    model.load_state_dict(native["model"])
+    rows = torch.from_numpy(windows(root / "1x1x1/heldout/wiki.npy", 32))
+    assert rows.shape == (512 // 32, 33) and summary["tokens"] == 512
+    with torch.no_grad():
+        loss = float(cross_entropy(model(rows[:, :-1]), rows[:, 1:]))
+    assert summary["loss"] == pytest.approx(loss, abs=1e-5)
+    # Bits per character: the same loss over the characters the 512 tokens spell.
+    assert 512 / 4 < summary["chars"] < 512
+    assert summary["bits_per_char"] == pytest.approx(loss * 512 / summary["chars"] / math.log(2))
 
 
 def test_same_final_weights(runs):

@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"FewCLUE folder (default: ${DATA_DIR_ENV}, else {DEFAULT_DATA_DIR} if it exists)",
     )
     parser.add_argument("--output", type=Path, help="write the report as JSON here")
+    parser.add_argument(
+        "--log-samples", type=Path, metavar="FILE", help="write every example's predictions (JSONL)"
+    )
     parser.add_argument("--limit", type=int, help="score a seeded sample of N examples per task")
     parser.add_argument("--seed", type=int, default=1234, help="seeds demonstrations and --limit")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -81,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         limit=args.limit,
         progress=True,
+        log_samples=args.log_samples,
     )
     report = {"model": str(args.model), "device": lm.device, **report}
     print(format_table(report))

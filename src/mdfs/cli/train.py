@@ -18,8 +18,9 @@ several nodes: prepare with --prepare-only, then on every node
 (single node: torchrun --standalone --nproc-per-node TP*PP*DP -m mdfs.train.worker ...).
 Across nodes RUN_DIR must be on a shared filesystem (data, and the checkpoint's stage files).
 CPU runs use the gloo backend in fp32; GPU runs NCCL and bf16.
-Writes RUN_DIR/metrics.jsonl, RUN_DIR/summary.json, RUN_DIR/model.pt and RUN_DIR/checkpoint/
-(a Hugging Face GPT-2 model with its tokenizer).
+Writes RUN_DIR/metrics.jsonl, RUN_DIR/heldout.jsonl (with --heldout), RUN_DIR/summary.json,
+RUN_DIR/model.pt and RUN_DIR/checkpoint/ (a Hugging Face GPT-2 model with its tokenizer).
+Checkpoints go to RUN_DIR/resume/; the same command run again resumes from the last one.
 """
 
 
@@ -58,9 +59,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     compare = subparsers.add_parser(
         "compare",
-        help="train equal-token proxies on two corpora and print their CLUE scores",
+        help="train equal-token proxies on two corpora; held-out loss and CLUE scores",
         description="Train equal-token proxy models on CORPUS_A and CORPUS_B (same tokenizer, "
-        "seed and settings), evaluate both with `mdfs eval`, print scores side by side.",
+        "seed and settings); print both models' loss on the same held-out texts (--reference "
+        "and a slice of each corpus) and their CLUE scores with standard errors.",
     )
     compare.add_argument("corpus_a")
     compare.add_argument("corpus_b")
@@ -70,6 +72,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.add_argument("--shots", type=int, default=0)
     compare.add_argument("--split", default="dev")
     compare.add_argument("--limit", type=int, help="score N examples per task (quick look)")
+    compare.add_argument(
+        "--reference",
+        metavar="PATH",
+        help="clean held-out text in neither corpus (.jsonl(.gz) or MDFS DIR), scored by both",
+    )
+    compare.add_argument(
+        "--heldout-fraction",
+        type=float,
+        default=0.01,
+        help="share of each corpus held out (by a hash of the text) and scored by both",
+    )
+    compare.add_argument(
+        "--decontaminate",
+        action="store_true",
+        help="first remove from both corpora what overlaps FewCLUE and --reference",
+    )
     compare.set_defaults(func=run_compare)
 
 
@@ -88,6 +106,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--schedule", default="1f1b", help="pipeline schedule: 1f1b or gpipe")
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--seed", type=int, default=1234)
+    g.add_argument(
+        "--checkpoint-interval",
+        type=int,
+        default=0,
+        help="steps between resumable checkpoints (default: a tenth of the run); rerunning the "
+        "same command resumes from the last one",
+    )
     g = parser.add_argument_group("tokenizer, data and device")
     g.add_argument("--tokenizer", help="an existing tokenizer DIR (default: train one)")
     g.add_argument("--vocab-size", type=int, default=16000)
@@ -96,6 +121,19 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     g.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16"])
     g.add_argument("--peak-tflops", type=float, default=0.0, help="peak for MFU (default: table)")
+    g = parser.add_argument_group("held-out loss")
+    g.add_argument(
+        "--heldout",
+        action="append",
+        metavar="NAME=PATH",
+        help="a held-out text set (.jsonl(.gz) or MDFS DIR) scored during training; repeat",
+    )
+    g.add_argument(
+        "--eval-interval", type=int, default=0, help="steps between scorings (default: a tenth)"
+    )
+    g.add_argument(
+        "--heldout-tokens", type=int, default=65536, help="tokens scored per set (default 65536)"
+    )
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections import Counter
@@ -49,6 +50,11 @@ class TaskResult:
     majority: float
     unlabelled: int = 0
     predicted: dict[str, int] = field(default_factory=dict)
+    # Standard error of the headline score over examples (sample std / sqrt(n), as
+    # lm-evaluation-harness reports): the noise of having scored this sample of examples.
+    stderr: float = math.nan
+    # One record per example (gold, predictions, scores) for --log-samples; not in the report.
+    samples: list[dict[str, object]] = field(default_factory=list, repr=False)
 
     @property
     def score(self) -> float:
@@ -56,7 +62,9 @@ class TaskResult:
         return self.accuracy if self.accuracy_calibrated is None else self.accuracy_calibrated
 
     def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "score": self.score}
+        report = {**asdict(self), "score": self.score}
+        del report["samples"]
+        return report
 
 
 def evaluate_task(
@@ -77,14 +85,31 @@ def evaluate_task(
     if task.kind == "classification":
         probs, calibrated = _classify(lm, task, examples, prefix, bar)
         predictions = probs.argmax(axis=1)
+        scored = calibrated.argmax(axis=1)
         accuracy_calibrated: float | None = calibration.accuracy(calibrated, gold)
         chance = 1 / len(task.classes)
+        scores = calibrated
     else:
-        predictions = _choose(lm, task, examples, prefix, bar)
+        predictions, scores = _choose(lm, task, examples, prefix, bar)
+        scored = predictions
         accuracy_calibrated = None
         chance = float(np.mean([1 / len(task.candidates(e)) for e in examples]))
     bar.close()
     labelled = gold[gold >= 0]
+    samples = [
+        {
+            "task": task.name,
+            "index": i,
+            "id": example.get("id", example.get("idx")),
+            "gold": int(gold[i]),
+            "prediction": int(predictions[i]),
+            "scored_prediction": int(scored[i]),
+            "correct": bool(scored[i] == gold[i]),
+            # calibrated class probabilities, or mean losses of the candidates
+            "scores": [round(float(x), 6) for x in scores[i]],
+        }
+        for i, example in enumerate(examples)
+    ]
     return TaskResult(
         task=task.name,
         kind=task.kind,
@@ -97,7 +122,16 @@ def evaluate_task(
         else 0,
         unlabelled=unlabelled,
         predicted={str(k): v for k, v in sorted(Counter(predictions.tolist()).items())},
+        stderr=mean_stderr((scored == gold).astype(float)),
+        samples=samples,
     )
+
+
+def mean_stderr(values: np.ndarray) -> float:
+    """Standard error of the mean of per-example scores (sample standard deviation)."""
+    if len(values) < 2:
+        return math.nan
+    return float(np.std(values, ddof=1) / math.sqrt(len(values)))
 
 
 def _classify(
@@ -127,9 +161,9 @@ def _classify(
 
 def _choose(
     lm: CausalLM, task: Task, examples: list[Example], prefix: str, bar: tqdm
-) -> np.ndarray:
-    """Index of the candidate with the lowest mean continuation loss, per example."""
-    predictions = []
+) -> tuple[np.ndarray, list[list[float]]]:
+    """Index of the candidate with the lowest mean continuation loss, and the losses."""
+    predictions, all_losses = [], []
     for start in range(0, len(examples), EXAMPLES_PER_STEP):
         step = examples[start : start + EXAMPLES_PER_STEP]
         requests, owner = [], []
@@ -142,8 +176,9 @@ def _choose(
         for i, score in zip(owner, lm.loglikelihood(requests), strict=True):
             losses[i].append(score.mean_loss)
         predictions.extend(int(np.argmin(row)) for row in losses)
+        all_losses.extend(losses)
         bar.update(len(step))
-    return np.array(predictions, dtype=int)
+    return np.array(predictions, dtype=int), all_losses
 
 
 def evaluate(
@@ -155,8 +190,14 @@ def evaluate(
     seed: int = 1234,
     limit: int | None = None,
     progress: bool = True,
+    log_samples: Path | None = None,
 ) -> dict[str, object]:
-    """Evaluate several tasks; returns the report written as JSON by `mdfs eval`."""
+    """Evaluate several tasks; returns the report written as JSON by `mdfs eval`.
+
+    The average's standard error treats the tasks' samples as independent:
+    sqrt(sum of squared task errors) / number of tasks. With `log_samples`, every example's
+    gold answer, predictions and scores are written there as JSON lines.
+    """
     # Read every file first, so a missing one fails before minutes of scoring.
     tasks = [load_task(name) for name in task_names]
     data = {t.name: subsample(load_examples(data_dir, t.name, split), limit, seed) for t in tasks}
@@ -170,6 +211,13 @@ def evaluate(
         result = evaluate_task(lm, task, data[task.name], train, shots, seed, progress)
         log.info("%s: %s", task.name, result)
         results[task.name] = result
+    if log_samples is not None:
+        log_samples.parent.mkdir(parents=True, exist_ok=True)
+        with log_samples.open("w", encoding="utf-8") as out:
+            for result in results.values():
+                for sample in result.samples:
+                    out.write(json.dumps(sample, ensure_ascii=False) + "\n")
+    errors = [r.stderr for r in results.values()]
     return {
         "split": split,
         "shots": shots,
@@ -179,6 +227,8 @@ def evaluate(
         "average": {
             "score": _mean([r.score for r in results.values()]),
             "accuracy": _mean([r.accuracy for r in results.values()]),
+            "stderr": math.sqrt(sum(e * e for e in errors)) / len(errors) if errors else math.nan,
+            "chance": _mean([r.chance for r in results.values()]),
         },
     }
 
@@ -191,15 +241,19 @@ def format_table(report: dict[str, object]) -> str:
     """A plain-text table of the report, one task a row and the average last."""
     tasks: dict[str, dict[str, object]] = report["tasks"]  # type: ignore[assignment]
     average: dict[str, float] = report["average"]  # type: ignore[assignment]
-    lines = [f"{'task':<9} {'examples':>8} {'acc':>7} {'acc_cal':>7} {'score':>7} {'chance':>7}"]
+    lines = [
+        f"{'task':<9} {'examples':>8} {'acc':>7} {'acc_cal':>7} {'score':>7} {'± se':>7} "
+        f"{'chance':>7}"
+    ]
     for name, r in tasks.items():
         calibrated = r["accuracy_calibrated"]
         lines.append(
             f"{name:<9} {r['examples']:>8} {r['accuracy']:>7.4f} "
             f"{'-' if calibrated is None else f'{calibrated:.4f}':>7} "
-            f"{r['score']:>7.4f} {r['chance']:>7.4f}"
+            f"{r['score']:>7.4f} {r.get('stderr', math.nan):>7.4f} {r['chance']:>7.4f}"
         )
     lines.append(
         f"{'average':<9} {'':>8} {average['accuracy']:>7.4f} {'':>7} {average['score']:>7.4f}"
+        f" {average.get('stderr', math.nan):>7.4f} {average.get('chance', math.nan):>7.4f}"
     )
     return "\n".join(lines)

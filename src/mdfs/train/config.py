@@ -30,6 +30,11 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda
     dtype: str = "auto"  # auto (bf16 on GPU, fp32 on CPU), bf16, fp32
     peak_tflops: float = 0.0  # 0 = from the device table in flops.py
+    # Held-out sets ({name, path, tokens, chars, ...} from heldout.prepare_heldout), scored
+    # every eval_interval steps (0 = a tenth of the run) and after the last.
+    heldout: list[dict] = field(default_factory=list)
+    eval_interval: int = 0
+    checkpoint_interval: int = 0  # steps between resumable checkpoints; 0 = a tenth of the run
 
     @property
     def world_size(self) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from mdfs.errors import UserError
 from mdfs.train.config import TrainConfig
 from mdfs.train.corpus import corpus_files, iter_texts
+from mdfs.train.heldout import parse_heldout, prepare_heldout
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,11 @@ def prepare_run(args) -> TrainConfig:
         model_size=args.model_size, schedule=args.schedule,
     )  # fmt: skip
     corpus_files(args.corpus)  # raises UserError if there is nothing to read
+    parse_heldout(args.heldout)
+    if args.eval_interval < 0 or args.checkpoint_interval < 0 or args.heldout_tokens < 1:
+        raise UserError(
+            "--eval-interval and --checkpoint-interval must be >= 0, --heldout-tokens >= 1"
+        )
     run_dir = Path(args.output)
     run_dir.mkdir(parents=True, exist_ok=True)
     if args.tokenizer:
@@ -99,6 +105,14 @@ def prepare_run(args) -> TrainConfig:
         log.warning("the run reads %d tokens of a %d-token corpus: %.1f epochs", wanted, total,
                     wanted / total)  # fmt: skip
     model = config_for(args.model_size, manifest["vocab_size"], args.seq_len, args.recompute)
+    sets = parse_heldout(args.heldout).items()
+    shape = {"seq_len": args.seq_len, "batch_size": args.batch_size}
+    heldout = [
+        prepare_heldout(
+            name, path, tokenizer_dir, run_dir / "heldout", **shape, max_tokens=args.heldout_tokens
+        )
+        for name, path in sets
+    ]
     config = TrainConfig(
         run_dir=str(run_dir.resolve()),
         data_dir=str(data_dir.resolve()),
@@ -116,8 +130,19 @@ def prepare_run(args) -> TrainConfig:
         device=args.device,
         dtype=args.dtype,
         peak_tflops=args.peak_tflops,
+        heldout=heldout,
+        eval_interval=args.eval_interval,
+        checkpoint_interval=args.checkpoint_interval,
     )
-    config.save(run_dir / "train_config.json")
+    saved = run_dir / "train_config.json"
+    # The workers resume from RUN_DIR/resume (see checkpoint.py): only the same run may.
+    resumable = (run_dir / "resume" / "latest").is_file() and saved.is_file()
+    if resumable and TrainConfig.load(saved) != config:
+        raise UserError(
+            f"{run_dir} holds a checkpoint of a run with other settings; give another "
+            f"--output, or delete {run_dir / 'resume'} to start afresh"
+        )
+    config.save(saved)
     return config
 
 

@@ -21,8 +21,10 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from mdfs.train import flops, parallel
+from mdfs.train import checkpoint, flops, parallel
 from mdfs.train.config import TrainConfig
+from mdfs.train.heldout import bits_per_char
+from mdfs.train.heldout import windows as heldout_windows
 from mdfs.train.model import GPT, GPTConfig, count_parameters, cross_entropy
 from mdfs.train.packing import PackedDataset
 
@@ -55,6 +57,81 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
         for (decay, _), params in groups.items()
     ]
     return torch.optim.AdamW(param_groups, lr=config.lr, betas=config.betas, foreach=True)
+
+
+def heldout_losses(
+    model: torch.nn.Module, schedule, config: TrainConfig, device: torch.device, mesh, autocast
+) -> dict[str, dict[str, float]]:
+    """Mean loss per token and bits per character on each held-out set (same on every rank)."""
+    pp_rank, dp_rank = mesh["pp"].get_local_rank(), mesh["dp"].get_local_rank()
+    is_last_stage = pp_rank == config.pp - 1
+    local = config.batch_size // config.dp
+    results = {}
+    for heldout in config.heldout:
+        rows = heldout_windows(heldout["path"], config.model["seq_len"])
+        total = 0.0
+        batches = len(rows) // config.batch_size
+        for start in range(0, batches * config.batch_size, config.batch_size):
+            mine = rows[start + dp_rank * local : start + (dp_rank + 1) * local]
+            batch = torch.from_numpy(mine).to(device)
+            inputs, targets = batch[:, :-1], batch[:, 1:]
+            with torch.no_grad(), autocast:
+                if schedule is None:
+                    loss = cross_entropy(model(inputs), targets)
+                else:
+                    losses: list[torch.Tensor] = []
+                    if pp_rank == 0:
+                        schedule.eval(inputs)
+                    elif is_last_stage:
+                        schedule.eval(target=targets, losses=losses)
+                    else:
+                        schedule.eval()
+                    loss = (
+                        torch.stack(losses).mean()
+                        if is_last_stage
+                        else torch.zeros((), device=device)
+                    )
+            loss_sum = loss.detach().float().reshape(1).clone()
+            dist.all_reduce(loss_sum)
+            total += float(loss_sum) / (config.dp * config.tp)
+        loss_value = total / batches
+        results[heldout["name"]] = {
+            "loss": loss_value,
+            "bits_per_char": bits_per_char(loss_value, heldout["tokens"], heldout["chars"]),
+        }
+    return results
+
+
+def eval_steps(config: TrainConfig) -> set[int]:
+    """The steps after which the held-out sets are scored: every interval, and the last."""
+    if not config.heldout:
+        return set()
+    interval = config.eval_interval or max(1, config.steps // 10)
+    return {*range(interval, config.steps + 1, interval), config.steps}
+
+
+def checkpoint_steps(config: TrainConfig) -> set[int]:
+    """Steps after which the run is checkpointed: every interval (0: a tenth of the run)."""
+    interval = config.checkpoint_interval or config.steps // 10
+    return set(range(interval, config.steps, interval)) if interval else set()
+
+
+def open_log(path: Path, first_step: int, rank: int):
+    """Rank 0's JSON-lines log, keeping the records of the steps before `first_step`
+    (a killed run may have logged steps past its last checkpoint)."""
+    if rank != 0:
+        return None
+    kept = []
+    if first_step and path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                if json.loads(line)["step"] < first_step:
+                    kept.append(line + "\n")
+            except json.JSONDecodeError:
+                break  # the line the kill tore
+    log = open(path, "w")  # noqa: SIM115
+    log.writelines(kept)
+    return log
 
 
 def train(config: TrainConfig) -> dict | None:
@@ -109,11 +186,18 @@ def train(config: TrainConfig) -> dict | None:
         peak, peak_source = config.peak_tflops * 1e12, f"stated {config.peak_tflops} TFLOP/s"
 
     run_dir = Path(config.run_dir)
-    metrics = open(run_dir / "metrics.jsonl", "w") if rank == 0 else None  # noqa: SIM115
+    first_step = checkpoint.load(run_dir, model, optimizer)
+    if rank == 0 and first_step:
+        print(f"resuming after step {first_step - 1} from {checkpoint.resume_dir(run_dir)}")
+    metrics = open_log(run_dir / "metrics.jsonl", first_step, rank)
+    heldout_log = open_log(run_dir / "heldout.jsonl", first_step, rank)
+    save_after = checkpoint_steps(config)
+    evaluate_after = eval_steps(config)
+    heldout: dict[str, dict[str, float]] = {}
     step_times: list[float] = []
     loss_value = float("nan")
     started = time.perf_counter()
-    for step in range(config.steps):
+    for step in range(first_step, config.steps):
         _sync(device)
         t0 = time.perf_counter()
         lr = lr_at(step, config)
@@ -164,14 +248,31 @@ def train(config: TrainConfig) -> dict | None:
             }
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
+            spent = time.perf_counter() - started
+            eta = spent / (step + 1 - first_step) * (config.steps - step - 1)
             print(
-                f"step {step} loss {loss_value:.4f} tok/s {record['tokens_per_s']:.0f}"
-                f" mfu {record['mfu']:.2%}",
+                f"step {step} loss {loss_value:.4f} lr {lr:.2e} tok/s"
+                f" {record['tokens_per_s']:.0f} mfu {record['mfu']:.2%}"
+                f" elapsed {spent:.0f}s eta {eta:.0f}s",
                 flush=True,
             )
+        if step + 1 in evaluate_after:
+            heldout = heldout_losses(model, schedule, config, device, mesh, autocast)
+            if heldout_log is not None:
+                heldout_log.write(json.dumps({"step": step, "tokens": tokens, **heldout}))
+                heldout_log.write("\n")
+                heldout_log.flush()
+                scores = " ".join(
+                    f"{name} {h['loss']:.4f} ({h['bits_per_char']:.3f} bpc)"
+                    for name, h in heldout.items()
+                )
+                print(f"held-out after step {step}: {scores}", flush=True)
+        if step + 1 in save_after:
+            checkpoint.save(run_dir, step + 1, model, optimizer)
     wall = time.perf_counter() - started
-    if metrics is not None:
+    if metrics is not None and heldout_log is not None:
         metrics.close()
+        heldout_log.close()
 
     _save_checkpoint(model, config, model_config, pp_rank, rank, mesh)
 
@@ -187,6 +288,13 @@ def train(config: TrainConfig) -> dict | None:
             "steps": config.steps,
             "tokens": total_tokens,
             "final_loss": loss_value,
+            "heldout": {
+                h["name"]: {
+                    **heldout[h["name"]],
+                    **{k: h[k] for k in ("tokens", "chars", "corpus")},
+                }
+                for h in config.heldout
+            },
             "flops_per_token": flops_per_token,
             "flops_formula": "8N + 16LdT (recompute)" if model_config.recompute else "6N + 12LdT",
             "flops": flops_per_token * total_tokens,

@@ -1,0 +1,163 @@
+"""Benchmark decontamination against the real FewCLUE files and People's Daily news.
+
+People's Daily (January 1998) is real news that shares long set phrases with FewCLUE
+(以江泽民同志为核心的党中央, 13 characters, is in a CSLDCP abstract) but holds no FewCLUE
+item; FewCLUE sentences planted into some of its articles must be found, and only those.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from mdfs.coarse.decontaminate import REASON, Decontaminate, match_key
+from mdfs.coarse.normalize import Normalize
+from mdfs.document import Document, Removed
+from mdfs.errors import UserError
+from mdfs.pipeline import run_steps
+from mdfs.recipe import parse_recipe
+from tests.conftest import SHARED, missing
+
+FEWCLUE = SHARED / "data/clue/fewclue"
+PEOPLES_DAILY = SHARED / "data/text/peoples_daily_199801_pos_tagged.txt"
+
+
+def news_articles(count: int, lines_each: int = 8) -> list[str]:
+    if not PEOPLES_DAILY.is_file():
+        missing(f"People's Daily in {PEOPLES_DAILY}")
+    lines = []
+    with PEOPLES_DAILY.open(encoding="utf-8") as handle:
+        for raw in handle:
+            line = "".join(word.rsplit("/", 1)[0] for word in raw.split())
+            if line:
+                lines.append(line)
+    articles = ["\n".join(lines[i : i + lines_each]) for i in range(0, len(lines), lines_each)]
+    return articles[:count]
+
+
+def fewclue_record(task: str, split: str, line: int) -> dict:
+    path = FEWCLUE / task / f"{split}.json"
+    if not path.is_file():
+        missing(f"FewCLUE file {path}")
+    return json.loads(path.read_text("utf-8").splitlines()[line])
+
+
+# (task, file, line, field): one sentence each of three tasks, as a crawled page would hold it.
+PLANTED = [
+    ("tnews", "dev_few_all", 3, "sentence"),
+    ("eprstmt", "train_few_all", 0, "sentence"),
+    ("csl", "dev_few_all", 5, "abst"),
+]
+
+
+@pytest.fixture(scope="module")
+def step() -> Decontaminate:
+    if not FEWCLUE.is_dir():
+        missing(f"FewCLUE data in {FEWCLUE}")
+    step = Decontaminate(fewclue=str(FEWCLUE))
+    step.ensure_setup()
+    return step
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[Document], dict[str, dict]]:
+    """News articles, three of them with a FewCLUE sentence planted as a line of their own."""
+    normalize = Normalize()
+    normalize.ensure_setup()
+    articles = news_articles(400)
+    planted: dict[str, dict] = {}
+    for n, (task, split, line, field) in enumerate(PLANTED):
+        record = fewclue_record(task, split, line)
+        index = 50 + 100 * n
+        lines = articles[index].split("\n")
+        articles[index] = "\n".join([*lines[:3], record[field], *lines[3:]])
+        planted[f"pd-{index}"] = {"task": task, "split": split, "record": record, "field": field}
+    documents = [
+        Document(id=f"pd-{i}", text=normalize.normalize(text), source="peoples_daily")
+        for i, text in enumerate(articles)
+    ]
+    return documents, planted
+
+
+def run_step(step: Decontaminate, documents: list[Document]) -> tuple[list, list[Removed]]:
+    removed: list[Removed] = []
+    stream, _ = run_steps([step], copy.deepcopy(documents), lambda _, r: removed.append(r))
+    return list(stream), removed
+
+
+def test_planted_fewclue_sentences_remove_exactly_their_documents(step, corpus):
+    documents, planted = corpus
+    kept, removed = run_step(step, documents)
+    assert {r.document.id for r in removed} == set(planted)
+    assert {r.reason for r in removed} == {REASON}
+    assert len(kept) == len(documents) - len(planted)
+    for r in removed:
+        source = planted[r.document.id]
+        record = source["record"]
+        matches = r.document.meta[REASON]["matches"]
+        wanted = {
+            "benchmark": f"fewclue/{source['task']}",
+            "split": source["split"],
+            "id": str(record["id"]),
+        }
+        assert wanted in matches
+        assert record[source["field"]][:10] in r.document.text  # the text as it came in
+
+
+def test_news_sharing_set_phrases_with_fewclue_stays(step, corpus):
+    documents, planted = corpus
+    clean = [d for d in documents if d.id not in planted]
+    sharing = [d for d in clean if step.matches(match_key(d.text))]
+    # The rule is tested, not the data's luck: real news shares 13-grams with FewCLUE.
+    assert len(sharing) >= 3
+    assert all(step.keep(copy.deepcopy(d)) is True for d in sharing)
+
+
+def test_cut_removes_only_the_planted_lines(corpus):
+    documents, planted = corpus
+    step = Decontaminate(fewclue=str(FEWCLUE), action="cut")
+    step.ensure_setup()
+    kept, removed = run_step(step, documents)
+    assert not removed and len(kept) == len(documents)
+    originals = {d.id: d for d in documents}
+    for document in kept:
+        if document.id in planted:
+            lines = originals[document.id].text.split("\n")
+            assert document.text == "\n".join(lines[:3] + lines[4:])
+            assert document.meta[REASON]["cut_chars"] == len(lines[3]) + 1
+        else:
+            assert document.text == originals[document.id].text
+
+
+def test_any_jsonl_evaluation_set(tmp_path: Path):
+    article = news_articles(1)[0]
+    sentence = max(article.split("\n"), key=len)
+    evaluation = tmp_path / "my_eval.jsonl"
+    evaluation.write_text(
+        json.dumps({"idx": 7, "question": {"passage": sentence}}, ensure_ascii=False) + "\n"
+    )
+    recipe = parse_recipe(
+        {"steps": ["normalize", {"decontaminate": {"fewclue": None, "files": [str(evaluation)]}}]}
+    )
+    documents = [
+        Document(id="copy", text=article, source="t"),
+        Document(id="other", text=news_articles(3)[2], source="t"),
+    ]
+    removed: list[Removed] = []
+    stream, stats = run_steps(recipe.steps, documents, lambda _, r: removed.append(r))
+    assert [d.id for d in stream] == ["other"]
+    assert [r.document.id for r in removed] == ["copy"]
+    assert removed[0].document.meta[REASON]["matches"] == [
+        {"benchmark": "my_eval", "split": "", "id": "7"}
+    ]
+    assert stats[1].removed == {REASON: 1}
+
+
+def test_missing_evaluation_file_is_a_one_line_error(tmp_path: Path):
+    with pytest.raises(UserError, match="does not exist"):
+        parse_recipe({"steps": [{"decontaminate": {"files": [str(tmp_path / "none.jsonl")]}}]})
+    with pytest.raises(UserError, match="no FewCLUE task files"):
+        parse_recipe({"steps": [{"decontaminate": {"fewclue": str(tmp_path)}}]})
