@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from mdfs.errors import UserError
-from mdfs.shared import shared_folder
-
-DATA_DIR_ENV = "MDFS_CLUE_DIR"
-DEFAULT_DATA_DIR = shared_folder() / "data" / "clue" / "fewclue"
+from mdfs.shared import FEWCLUE_ENV, fewclue_folder, shared_folder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        help=f"FewCLUE folder (default: ${DATA_DIR_ENV}, else {DEFAULT_DATA_DIR} if it exists)",
+        help=f"FewCLUE folder (default: ${FEWCLUE_ENV}, else {shared_folder()}/data/clue/fewclue)",
     )
     parser.add_argument("--output", type=Path, help="write the report as JSON here")
     parser.add_argument(
@@ -44,23 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def resolve_data_dir(value: Path | None) -> Path:
-    if value is None:
-        env = os.environ.get(DATA_DIR_ENV)
-        if env:
-            value = Path(env)
-        elif DEFAULT_DATA_DIR.is_dir():
-            value = DEFAULT_DATA_DIR
-        else:
-            raise UserError(
-                f"no FewCLUE data: pass --data-dir or set {DATA_DIR_ENV} "
-                f"({DEFAULT_DATA_DIR} does not exist here)"
-            )
-    if not value.is_dir():
-        raise UserError(f"FewCLUE data folder {value} does not exist")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     from mdfs.evaluate.harness import evaluate, format_table
     from mdfs.evaluate.lm import CausalLM
@@ -69,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.shots < 0 or (args.limit is not None and args.limit < 1) or args.batch_size < 1:
         raise UserError("--shots must be >= 0, and --limit and --batch-size >= 1")
     task_names = parse_task_names(args.tasks)
-    data_dir = resolve_data_dir(args.data_dir)
+    data_dir = fewclue_folder(args.data_dir)
     for name in task_names:
         split_path(data_dir, name, args.split)  # a missing file fails before the model loads
     if not Path(args.model).is_dir():

@@ -189,9 +189,9 @@ class Decontaminate(Filter):
         # Checked when the recipe is read, so a wrong path fails before any shard runs.
         sources: list[tuple[str, str, Path]] = []
         if self.fewclue is not None:
-            from mdfs.evaluate.commands import resolve_data_dir
+            from mdfs.shared import fewclue_folder
 
-            folder = resolve_data_dir(None if self.fewclue == "auto" else Path(self.fewclue))
+            folder = fewclue_folder(None if self.fewclue == "auto" else Path(self.fewclue))
             sources += fewclue_files(folder)
         for file in map(Path, self.files):
             if not file.is_file():
