@@ -155,3 +155,50 @@ def test_expand_inputs_and_shards(tmp_path: Path) -> None:
     assert names == ["a.html", "b.html", "c.txt"]
     assert missing == ["missing_path"]
     assert shard_inputs(files, max_bytes=10**9, max_files=2) == [files[:2], files[2:]]
+
+
+def jsonl_records(count: int) -> bytes:
+    lines = (
+        json.dumps({"id": f"r{i}", "text": f"第{i}篇。" * 40}, ensure_ascii=False)
+        for i in range(count)
+    )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_truncated_zstd_is_counted_with_its_lost_tail(tmp_path: Path) -> None:
+    # zstandard's stream reader ends silently inside a frame: a cut file read as a short one
+    payload = jsonl_records(800)
+    compressed = zstandard.ZstdCompressor().compress(payload)
+    for fraction in (0.05, 0.5, 0.95):
+        path = tmp_path / f"cut-{fraction}.jsonl.zst"
+        path.write_bytes(compressed[: int(len(compressed) * fraction)])
+        documents, errors = read_all(path)
+        assert errors == Counter({"corrupt_file": 1}), fraction
+        assert [d.id for d in documents] == [f"r{i}" for i in range(len(documents))]
+        assert len(documents) < 800
+    whole = tmp_path / "two-frames.jsonl.zst"
+    whole.write_bytes(compressed + zstandard.ZstdCompressor().compress(jsonl_records(3)))
+    documents, errors = read_all(whole)
+    assert len(documents) == 803 and not errors
+
+
+def test_an_endless_jsonl_line_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(tmp_path / "bomb.jsonl.gz", "wb") as out:
+        out.write(compressor.compress(b'{"text": "first"}\n{"text": "'))
+        for _ in range(64):  # one 64 MiB line in a ~64 KB file
+            out.write(compressor.compress(b"a" * (1 << 20)))
+        out.write(compressor.compress(b'"}\n{"text": "after"}\n'))
+        out.write(compressor.flush())
+    tracemalloc.start()
+    try:
+        documents, errors = read_all(tmp_path / "bomb.jsonl.gz", max_document_bytes=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [d.text for d in documents] == ["first", "after"]
+    assert errors == Counter({"document_too_large": 1})
+    assert peak < 1_000_000 + 8 * (1 << 20)  # the limit plus a few read chunks, not the line

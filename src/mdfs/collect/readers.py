@@ -188,19 +188,70 @@ def _expand_url(url: str, on_error: OnError) -> list[str]:
 
 
 def _open_bytes(path: str) -> IO[bytes]:
-    """Open a file, transparently decompressing gzip and zstd by their magic bytes."""
+    """Open a file, transparently decompressing gzip and zstd by their magic bytes.
+
+    Either raises EOFError when the file ends inside a compressed stream (a truncated file).
+    """
     raw = open_input(path)
     magic = raw.read(4)
     raw.seek(0)
     if magic[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw)
     if magic == b"\x28\xb5\x2f\xfd":
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(ZstdReader(raw))
     if magic[:3] == b"BZh":
         return bz2.BZ2File(raw)
     if magic == b"\xfd7zX":
         return lzma.LZMAFile(raw)
     return raw
+
+
+class ZstdReader(io.RawIOBase):
+    """A zstd stream, frame after frame, that raises EOFError when the input ends inside a
+    frame. zstandard's `stream_reader` ends silently there, so a truncated file read as a
+    shorter one, with its lost tail uncounted.
+    """
+
+    # Compressed bytes fed at a time: one zstd block of 4 bytes can inflate to 128 KB, so this
+    # bounds what one read may hold (16 MB) even for a decompression bomb.
+    FEED_BYTES = 512
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decompressor = zstandard.ZstdDecompressor()
+        self.frame = self.decompressor.decompressobj()
+        self.in_frame = False
+        self.pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self.pending:
+            data = self.raw.read(self.FEED_BYTES)
+            if not data:
+                if self.in_frame:
+                    raise EOFError("zstd stream ends inside a frame: the file is truncated")
+                return 0
+            self.pending = memoryview(self._decompress(data))
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self.frame.eof:  # concatenated frames, as `zstd` writes and reads them
+                self.frame = self.decompressor.decompressobj()
+            out.append(self.frame.decompress(data))
+            data = self.frame.unused_data if self.frame.eof else b""
+        self.in_frame = not self.frame.eof
+        return b"".join(out)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def detect_format(path: str) -> str | None:
@@ -414,22 +465,42 @@ class Reader:
         )
 
     def _read_jsonl(self, path: str) -> Iterator[Document]:
-        with _open_bytes(path) as stream:
-            for number, line in enumerate(io.BufferedReader(stream), start=1):  # type: ignore[arg-type]
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
-                if self._too_large(path, f"line {number}", len(line)):
-                    continue
-                try:
-                    record = orjson.loads(line)
-                except orjson.JSONDecodeError as error:
-                    self.on_error("bad_json", f"{where}: {error}")
-                    continue
-                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                    self.on_error("bad_record", f"{where}: no string field 'text'")
-                    continue
-                yield _record_document(record, path, number)
+        number = 0
+        try:
+            with _open_bytes(path) as stream:
+                for number, line, size in bounded_lines(stream, self.max_document_bytes):
+                    if line is None:
+                        self._too_large(path, f"line {number}", size)
+                        continue
+                    if not line.strip():
+                        continue
+                    document = self._json_document(path, number, line)
+                    if document is not None:
+                        yield document
+        except (
+            EOFError,
+            zlib.error,
+            zstandard.ZstdError,
+            gzip.BadGzipFile,
+            lzma.LZMAError,
+        ) as error:
+            # the lines after the damage cannot be read, and how many there were is unknown
+            self.on_error(
+                "corrupt_file",
+                f"{path}: {type(error).__name__}: {error}; lost everything after line {number}",
+            )
+
+    def _json_document(self, path: str, number: int, line: bytes) -> Document | None:
+        where = f"{path}:{number}"
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            self.on_error("bad_json", f"{where}: {error}")
+            return None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            self.on_error("bad_record", f"{where}: no string field 'text'")
+            return None
+        return _record_document(record, path, number)
 
     def _read_parquet(self, path: str) -> Iterator[Document]:
         import pyarrow as pa
@@ -496,6 +567,38 @@ class Reader:
             yield Document(id=path, text=text, source=path, url=None, meta={"format": fmt})
         else:
             yield from books.book_documents(path, text, {"format": fmt})
+
+
+LINE_CHUNK_BYTES = 1 << 20
+
+
+def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(number, line, size) for each line of `stream`, without its newline; a line over `limit`
+    bytes comes as None with its size, and is never held whole: memory stays under
+    `limit` + `LINE_CHUNK_BYTES` whatever the file holds (one 1 GiB line in a 1 MB gzip).
+    """
+    pending = bytearray()
+    dropped = 0  # bytes of an over-long line already let go
+    number = 0
+    while chunk := stream.read(LINE_CHUNK_BYTES):
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end == -1 else chunk[start:end]
+            if dropped or len(pending) + len(piece) > limit:
+                dropped += len(pending) + len(piece)
+                pending.clear()
+            else:
+                pending += piece
+            if end == -1:
+                break
+            number += 1
+            yield number, None if dropped else bytes(pending), dropped or len(pending)
+            pending.clear()
+            dropped = 0
+            start = end + 1
+    if pending or dropped:
+        yield number + 1, None if dropped else bytes(pending), dropped or len(pending)
 
 
 def _record_document(record: dict, path: str, number: int) -> Document:
