@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import zstandard
 
 from mdfs.collect.readers import Reader, detect_format, expand_inputs, shard_inputs
@@ -202,3 +203,88 @@ def test_an_endless_jsonl_line_is_skipped_in_bounded_memory(tmp_path: Path) -> N
     assert [d.text for d in documents] == ["first", "after"]
     assert errors == Counter({"document_too_large": 1})
     assert peak < 1_000_000 + 8 * (1 << 20)  # the limit plus a few read chunks, not the line
+
+
+def test_jsonl_with_a_bom_or_in_gbk_loses_no_record(tmp_path: Path, shared: Path) -> None:
+    clean = (shared / "data/web/ccnet_labelled/clean.jsonl").read_bytes()
+    expected = [json.loads(line)["text"] for line in clean.splitlines() if line.strip()]
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + clean)
+    (tmp_path / "gbk.jsonl").write_bytes(clean.decode("utf-8").encode("gb18030"))
+    for name in ("bom.jsonl", "gbk.jsonl"):
+        documents, errors = read_all(tmp_path / name)
+        assert [d.text for d in documents] == expected, name
+        assert not errors, name
+
+
+def test_one_junk_file_logs_a_few_warnings_and_counts_every_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [b"{broken json %d" % i for i in range(500)] + [b'{"text": "\xe5\xa5\xbd"}']
+    (tmp_path / "junk.jsonl").write_bytes(b"\n".join(lines))
+    with caplog.at_level("WARNING"):
+        documents, errors = read_all(tmp_path / "junk.jsonl")
+    assert [d.text for d in documents] == ["好"]
+    assert errors == Counter({"bad_json": 500})
+    assert len(caplog.records) == Reader.WARNINGS_PER_FILE + 1
+    assert "495 more" in caplog.records[-1].getMessage()
+
+
+def test_compressed_empty_and_blank_files_are_counted_empty(tmp_path: Path) -> None:
+    files = {
+        "nothing.jsonl.gz": gzip.compress(b""),
+        "nothing.jsonl.zst": zstandard.ZstdCompressor().compress(b""),
+        "blank.jsonl": b"\n\n  \n",
+        "blank.html": b" \r\n\t ",
+        "blank.warc.gz": gzip.compress(b"\n"),
+    }
+    for name, payload in files.items():
+        (tmp_path / name).write_bytes(payload)
+        documents, errors = read_all(tmp_path / name)
+        assert not documents and errors == Counter({"empty_file": 1}), name
+
+
+def test_repeated_ids_are_made_unique_in_reading_order(tmp_path: Path) -> None:
+    records = [{"id": "x", "text": f"第{i}篇"} for i in range(4)] + [{"id": "x#2", "text": "末"}]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    warc = write_warc(tmp_path / "b.warc.gz", [("http://e.cn/1", PEOPLE, "text/html")])
+    errors: Counter[str] = Counter()
+    reader = Reader(lambda kind, message: errors.update([kind]))
+    documents = [d for path in (tmp_path / "a.jsonl", warc, warc) for d in reader.read(str(path))]
+    ids = [d.id for d in documents]
+    assert ids[:5] == ["x", "x#2", "x#3", "x#4", "x#2#2"]
+    assert len(set(ids)) == len(ids) == 7 and ids[6] == f"{ids[5]}#2"
+    assert [d.meta.get("original_id") for d in documents[:2]] == [None, "x"]
+    assert documents[6].meta["original_id"] == ids[5]
+
+
+def test_fifo_and_unreadable_paths_are_named_for_what_they_are(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / "pipe2")
+    (tmp_path / "sub" / "ok.txt").write_text("正文")
+    seen: list[tuple[str, str]] = []
+    files = expand_inputs(
+        [str(tmp_path / "pipe"), str(tmp_path / "sub"), "/dev/zero"],
+        lambda kind, message: seen.append((kind, message)),
+    )
+    assert files == [str(tmp_path / "sub" / "ok.txt")]
+    assert [kind for kind, _ in seen] == ["not_a_file"] * 3
+    assert all("not a regular file" in message for _, message in seen)
+
+
+def test_permission_error_is_its_own_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    (tmp_path / "secret.jsonl").write_text('{"text": "x"}\n')
+    (tmp_path / "secret").write_text('{"text": "x"}\n')  # no suffix: the format is sniffed
+    real_open = builtins.open
+
+    def refusing_open(file, *args, **kwargs):
+        if str(file).startswith(str(tmp_path)):  # root reads any file: refuse as a user's OS would
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    for name in ("secret.jsonl", "secret"):
+        documents, errors = read_all(tmp_path / name)
+        assert not documents and errors == Counter({"permission_denied": 1}), name

@@ -63,32 +63,37 @@ def decode_html(payload: bytes, declared: str | None = None) -> str:
 
     Raises ``DecodeError`` when nothing yields plausible text. Empty input gives ``""``.
     """
+    return decode_with_encoding(payload, declared)[0]
+
+
+def decode_with_encoding(payload: bytes, declared: str | None = None) -> tuple[str, str]:
+    """`decode_html`, and the name of the encoding that decoded ``payload``."""
     if not payload:
-        return ""
+        return "", "utf-8"
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
         if payload.startswith(bom):
             errors = _ONE_REPLACEMENT_PER_CHARACTER if encoding == "utf-8-sig" else "replace"
             text = payload.decode(encoding, errors=errors)
             if _plausible(text):
-                return text
-    candidates = _candidates(payload, declared)
-    for encoding in candidates:
+                return text, encoding
+    for encoding in _candidates(payload, declared):
         try:
             text = payload.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             if encoding == "utf-8":
                 text = _damaged_utf8(payload)
                 if text is not None and _plausible(text):
-                    return text
+                    return text, encoding
             continue
         if (encoding == "utf-8" and _no_junk_utf8(payload, text)) or _plausible(text):
-            return text
+            return text, encoding
     best = charset_normalizer.from_bytes(payload[:_DETECT_WINDOW]).best()
     if best is not None:
-        text = payload.decode(_normalise(best.encoding), errors="replace")
+        encoding = _normalise(best.encoding)
+        text = payload.decode(encoding, errors="replace")
         if _plausible(text):
-            return text
+            return text, encoding
     raise DecodeError(f"no plausible text encoding for {len(payload)} bytes")
 
 

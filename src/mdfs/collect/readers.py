@@ -9,6 +9,7 @@ is counted, and reading goes on with the next file.
 from __future__ import annotations
 
 import bz2
+import codecs
 import glob
 import gzip
 import io
@@ -16,6 +17,7 @@ import logging
 import lzma
 import os
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from email.message import Message
 from typing import IO
@@ -24,7 +26,7 @@ import orjson
 import zstandard
 
 from mdfs.collect import books, sogou, wiki
-from mdfs.collect.encoding import DecodeError, decode_html
+from mdfs.collect.encoding import DecodeError, decode_html, decode_with_encoding
 from mdfs.document import Document
 from mdfs.storage import is_url
 
@@ -102,15 +104,18 @@ def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 on_error("missing_path", f"{item}: no file matches this pattern")
-            files.extend(m for m in matches if os.path.isfile(m))
+            for match in matches:
+                if not os.path.isdir(match):
+                    files.extend(_regular_file(match, on_error))
         elif os.path.isdir(item):
             if os.path.isfile(os.path.join(item, RUN_MARKER)):
                 item = os.path.join(item, "corpus")  # a run's input is its kept documents
-            for root, dirs, names in os.walk(item):
+            for root, dirs, names in os.walk(item, onerror=lambda e: _walk_error(e, on_error)):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
-        elif os.path.isfile(item):
-            files.append(item)
+                for name in sorted(n for n in names if not n.startswith(".")):
+                    files.extend(_regular_file(os.path.join(root, name), on_error))
+        elif os.path.exists(item):
+            files.extend(_regular_file(item, on_error))
         else:
             on_error("missing_path", f"{item}: no such file or directory")
     expanded: list[str] = []
@@ -158,6 +163,20 @@ def _name(path: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def _regular_file(path: str, on_error: OnError) -> list[str]:
+    """[path] for a file to read; [] for a FIFO, device or socket, which reading would block
+    on or never finish (a broken symbolic link is kept: its reader says what is wrong)."""
+    if os.path.isfile(path) or not os.path.exists(path):
+        return [path]
+    on_error("not_a_file", f"{path}: not a regular file (a FIFO, device or socket); skipped")
+    return []
+
+
+def _walk_error(error: OSError, on_error: OnError) -> None:
+    kind = "permission_denied" if isinstance(error, PermissionError) else "missing_path"
+    on_error(kind, f"{error.filename}: {error.strerror or error}")
 
 
 def _expand_url(url: str, on_error: OnError) -> list[str]:
@@ -271,6 +290,8 @@ def detect_format(path: str) -> str | None:
     try:
         with _open_bytes(path) as stream:
             head = stream.read(2048)
+    except PermissionError:
+        raise  # the file may be fine; the reader reports it as what it is
     except FILE_ERRORS:
         return None
     if sogou.looks_like_sogou(head):
@@ -295,29 +316,89 @@ def detect_format(path: str) -> str | None:
     return "txt"
 
 
+def _holds_only_whitespace(path: str) -> bool:
+    """True for a file whose (decompressed) content is blank: a gzip of nothing, blank lines."""
+    try:
+        with _open_bytes(path) as stream:
+            while chunk := stream.read(1 << 16):
+                if chunk.strip():
+                    return False
+    except FILE_ERRORS:
+        return False  # the format's reader reports the damage
+    return True
+
+
 class Reader:
     """Reads one input file at a time into documents.
 
     `max_document_bytes` bounds what one record may weigh; bigger ones are skipped and
     counted, because a 50 MB "page" is a dump or an attack, not an article.
+
+    Every unreadable record is passed to `on_error`, which counts it; only the first
+    `WARNINGS_PER_FILE` of a file are logged, then one line sums up the rest (a junk file
+    would otherwise write a thousand warning lines).
+
+    Ids are unique among the documents one reader yields: a repeated id (six JSONL records
+    with one id, WARC records sharing a WARC-Record-ID) gets the suffix ``#2``, ``#3``, …
+    in reading order, and keeps the original under ``meta["original_id"]``, so `review` and
+    `duplicate_of` always name one document.
     """
 
+    WARNINGS_PER_FILE = 5
+
     def __init__(self, on_error: OnError, max_document_bytes: int = 10_000_000) -> None:
-        self.on_error = on_error
+        self.count_error = on_error
         self.max_document_bytes = max_document_bytes
+        self.file_errors: Counter[str] = Counter()
+        self.ids_seen: dict[str, int] = {}
+
+    def on_error(self, kind: str, message: str) -> None:
+        self.count_error(kind, message)
+        self.file_errors[kind] += 1
+        if self.file_errors.total() <= self.WARNINGS_PER_FILE:
+            log.warning("%s: %s", kind, message)
 
     def read(self, path: str) -> Iterator[Document]:
-        fmt = detect_format(path)
-        if fmt is None:
-            self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
-            return
+        self.file_errors = Counter()
         try:
-            if input_size(path) == 0:
-                self.on_error("empty_file", f"{path}: empty file")
+            for document in self._read_file(path):
+                yield self._unique(document)
+        finally:
+            hidden = self.file_errors.total() - self.WARNINGS_PER_FILE
+            if hidden > 0:
+                kinds = ", ".join(f"{k} {n}" for k, n in self.file_errors.most_common())
+                log.warning(
+                    "%s: %d more unreadable records not shown (in all: %s)", path, hidden, kinds
+                )
+
+    def _read_file(self, path: str) -> Iterator[Document]:
+        try:
+            fmt = detect_format(path)
+            if fmt is None:
+                self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
+                return
+            blank = fmt not in ("parquet", "epub") and _holds_only_whitespace(path)
+            if input_size(path) == 0 or blank:
+                self.on_error("empty_file", f"{path}: empty file (or only whitespace)")
                 return
             yield from getattr(self, f"_read_{fmt}")(path)
+        except PermissionError as error:
+            self.on_error("permission_denied", f"{path}: {error.strerror or error}")
         except FILE_ERRORS as error:
             self.on_error("corrupt_file", f"{path}: {type(error).__name__}: {error}")
+
+    def _unique(self, document: Document) -> Document:
+        seen = self.ids_seen.get(document.id, 0)
+        self.ids_seen[document.id] = seen + 1
+        if not seen:
+            return document
+        number = seen + 1
+        while f"{document.id}#{number}" in self.ids_seen:
+            number += 1
+        document.meta["original_id"] = document.id
+        document.id = f"{document.id}#{number}"
+        self.ids_seen[document.id] = 1
+        return document
 
     def _too_large(self, path: str, what: str, size: int) -> bool:
         if size <= self.max_document_bytes:
@@ -466,12 +547,15 @@ class Reader:
 
     def _read_jsonl(self, path: str) -> Iterator[Document]:
         number = 0
+        self.jsonl_encoding: str | None = None
         try:
             with _open_bytes(path) as stream:
                 for number, line, size in bounded_lines(stream, self.max_document_bytes):
                     if line is None:
                         self._too_large(path, f"line {number}", size)
                         continue
+                    if number == 1:
+                        line = line.removeprefix(codecs.BOM_UTF8)
                     if not line.strip():
                         continue
                     document = self._json_document(path, number, line)
@@ -495,12 +579,29 @@ class Reader:
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as error:
-            self.on_error("bad_json", f"{where}: {error}")
-            return None
+            record = self._json_in_other_encoding(line)
+            if record is None:
+                self.on_error("bad_json", f"{where}: {error}")
+                return None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             self.on_error("bad_record", f"{where}: no string field 'text'")
             return None
         return _record_document(record, path, number)
+
+    def _json_in_other_encoding(self, line: bytes) -> object | None:
+        """A JSON line that is not UTF-8 (a GBK dump), decoded as a page is; None if it is
+        UTF-8 and simply not JSON, or no encoding makes it JSON. The encoding found for one
+        line is tried first for the next (`jsonl_encoding`, set per file)."""
+        try:
+            line.decode("utf-8")
+            return None
+        except UnicodeDecodeError:
+            pass
+        try:
+            text, self.jsonl_encoding = decode_with_encoding(line, self.jsonl_encoding)
+            return orjson.loads(text)
+        except (DecodeError, orjson.JSONDecodeError):
+            return None
 
     def _read_parquet(self, path: str) -> Iterator[Document]:
         import pyarrow as pa
