@@ -288,3 +288,54 @@ def test_permission_error_is_its_own_kind(tmp_path: Path, monkeypatch: pytest.Mo
     for name in ("secret.jsonl", "secret"):
         documents, errors = read_all(tmp_path / name)
         assert not documents and errors == Counter({"permission_denied": 1}), name
+
+
+def damage_content_length(data: bytes, record: int, change) -> bytes:
+    """The WARC `data` with the Content-Length of response `record` (0-based) changed."""
+    import re
+
+    match = list(re.finditer(rb"WARC-Type: response.*?Content-Length: (\d+)", data, re.S))[record]
+    return data[: match.start(1)] + change(match.group(1)) + data[match.end(1) :]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda n: str(int(n) - 4000).encode(),
+        lambda n: str(int(n) + 5000).encode(),
+        lambda n: b"abc",
+    ],
+    ids=["shorter", "longer", "not-a-number"],
+)
+def test_a_wrong_warc_content_length_costs_that_record_only(tmp_path: Path, change) -> None:
+    pages = [
+        (f"http://e.cn/{i}", page, "text/html") for i, page in enumerate([PEOPLE, NETEASE, PEOPLE])
+    ]
+    whole = write_warc(tmp_path / "whole.warc", pages, gzip=False).read_bytes()
+    damaged = tmp_path / "damaged.warc"
+    damaged.write_bytes(damage_content_length(whole, 0, change))
+    documents, errors = read_all(damaged)
+    assert [d.url for d in documents] == ["http://e.cn/1", "http://e.cn/2"]
+    assert documents[0].text == NETEASE.decode("utf-8")
+    assert errors == Counter({"corrupt_record": 1})
+
+
+def test_damaged_records_in_a_warc_gz_are_counted_and_reading_goes_on(tmp_path: Path) -> None:
+    import re
+
+    pages = [(f"http://e.cn/{i}", page, "text/html") for i, page in enumerate([PEOPLE] * 5)]
+    whole = write_warc(tmp_path / "whole.warc.gz", pages).read_bytes()
+    members = [m.start() for m in re.finditer(rb"\x1f\x8b\x08", whole)]
+    # members: warcinfo, then request and response per page; spoil the 2nd response's bytes
+    response = members[4]
+    spoiled = bytearray(whole)
+    spoiled[response + 500 : response + 700] = bytes(200)
+    (tmp_path / "spoiled.warc.gz").write_bytes(bytes(spoiled))
+    documents, errors = read_all(tmp_path / "spoiled.warc.gz")
+    assert [d.url for d in documents] == [
+        "http://e.cn/0",
+        "http://e.cn/2",
+        "http://e.cn/3",
+        "http://e.cn/4",
+    ]
+    assert errors == Counter({"corrupt_record": 1})

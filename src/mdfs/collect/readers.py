@@ -18,7 +18,7 @@ import lzma
 import os
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from email.message import Message
 from typing import IO
 
@@ -328,6 +328,39 @@ def _holds_only_whitespace(path: str) -> bool:
     return True
 
 
+# Digests FastWARC can check; a record with another (or none) is read unchecked.
+_VERIFIED_DIGESTS = ("sha1", "sha256", "sha512", "md5")
+# HTTP headers are part of a WARC block; they rarely exceed this.
+_HTTP_HEADER_ALLOWANCE = 65_536
+_RESYNC_WINDOW = 1 << 20
+
+
+def _next_warc_record(stream: IO[bytes], position: int, gzipped: bool) -> int | None:
+    """Where the next WARC record starts at or after `position`: a ``WARC/1.`` line, or in a
+    .warc.gz a gzip member whose text starts with one; None if there is none."""
+    marker = b"\x1f\x8b\x08" if gzipped else b"\nWARC/1."
+    while True:
+        stream.seek(position)
+        window = stream.read(_RESYNC_WINDOW)
+        found = window.find(marker)
+        while found != -1:
+            start = position + found + (0 if gzipped else 1)
+            if not gzipped or _member_holds_warc(stream, start):
+                return start
+            found = window.find(marker, found + 1)
+        if len(window) < _RESYNC_WINDOW:
+            return None
+        position += len(window) - len(marker) + 1
+
+
+def _member_holds_warc(stream: IO[bytes], start: int) -> bool:
+    stream.seek(start)
+    try:
+        return zlib.decompressobj(31).decompress(stream.read(4096), 16).startswith(b"WARC/")
+    except zlib.error:
+        return False
+
+
 class Reader:
     """Reads one input file at a time into documents.
 
@@ -419,30 +452,64 @@ class Reader:
     # -- formats -------------------------------------------------------------------------
 
     def _read_warc(self, path: str) -> Iterator[Document]:
+        """WARC/WET records; a damaged one is counted and reading goes on after it.
+
+        A record whose block does not match its WARC-Block-Digest (a wrong Content-Length
+        that cut it short or swallowed the next record's header, flipped bytes) is counted as
+        corrupt_record and dropped. After a record or stretch that cannot be parsed, reading
+        resumes at the next record start found in the file (the next ``WARC/1.`` line, or the
+        next gzip member that holds one), so the records after the damage are read and
+        counted on their own.
+        """
         if path.split("::", 1)[0].lower().endswith((".arc", ".arc.gz")):
             yield from self._read_arc(path)
             return
+        with open_input(path) as stream:
+            gzipped = stream.read(2) == b"\x1f\x8b"
+            start: int | None = 0
+            damage: str | None = None  # an error seen, to count once its extent is known
+            while start is not None:
+                start, damage = yield from self._warc_records(path, stream, start, damage, gzipped)
+            if damage is not None:
+                self.on_error("corrupt_record", damage)
+
+    def _warc_records(
+        self, path: str, stream: IO[bytes], start: int, damage: str | None, gzipped: bool
+    ) -> Generator[Document, None, tuple[int | None, str | None]]:
+        """Records from byte `start` on, until the end (None) or the next place to resume."""
         # FastWARC (C++) parses and decompresses at 2-3x warcio's speed; only legacy ARC files,
         # which it cannot read, still go through warcio.
         from fastwarc.warc import ArchiveIterator, WarcRecordType
 
         wanted = WarcRecordType.response | WarcRecordType.conversion | WarcRecordType.resource
-        with open_input(path) as stream:
-            records = iter(ArchiveIterator(stream, record_types=wanted, parse_http=True))
-            while True:
-                try:
-                    record = next(records)
-                    document = self._fastwarc_document(path, record)
-                except StopIteration:
-                    return
-                except (ValueError, EOFError, zlib.error, OSError) as error:
-                    # a corrupt gzip member or record: the rest of the file cannot be trusted
-                    self.on_error("corrupt_record", f"{path}: {type(error).__name__}: {error}")
-                    return
+        stream.seek(start)
+        records = iter(ArchiveIterator(stream, parse_http=False))
+        last = None  # where the last record parsed starts
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return None, damage
+            except (ValueError, EOFError, zlib.error, OSError) as error:
+                message = f"{path}: at byte {last or start}: {type(error).__name__}: {error}"
+                if last is None:  # this very record is broken: count it, look past it
+                    self.on_error("corrupt_record", damage or message)
+                    return _next_warc_record(stream, start + 1, gzipped), None
+                # after a good record: what is broken shows once reading resumes
+                return _next_warc_record(stream, start + last + 1, gzipped), message
+            if damage is not None:  # junk between records, and this record is fine
+                self.on_error("corrupt_record", damage)
+                damage = None
+            last = record.stream_pos
+            if record.record_type & wanted:
+                document, intact = self._fastwarc_document(path, record)
+                if not intact:
+                    return _next_warc_record(stream, start + last + 1, gzipped), None
                 if document is not None:
                     yield document
 
-    def _fastwarc_document(self, path: str, record) -> Document | None:
+    def _fastwarc_document(self, path: str, record) -> tuple[Document | None, bool]:
+        """The record as a document (or None, counted), and False if its block is damaged."""
         from fastwarc.warc import WarcRecordType
 
         kind = record.record_type
@@ -450,25 +517,43 @@ class Reader:
         url = headers.get("WARC-Target-URI")
         record_id = headers.get("WARC-Record-ID") or f"{path}#{url}"
         date = headers.get("WARC-Date")
+        declared = record.content_length  # the whole block, HTTP headers included
+        if self._too_large(path, f"record {url}", declared - _HTTP_HEADER_ALLOWANCE):
+            return None, True
+        digest = (headers.get("WARC-Block-Digest") or "").split(":", 1)[0].lower()
+        if digest in _VERIFIED_DIGESTS and not record.verify_block_digest(consume=False):
+            if record.content_length < declared:  # the file ended inside this record
+                self.on_error("truncated_record", f"{path}: {url}: record cut short")
+                return None, True
+            self.on_error(
+                "corrupt_record",
+                f"{path}: {url}: block does not match its WARC-Block-Digest "
+                "(wrong Content-Length or damaged bytes)",
+            )
+            return None, False
         if record.is_http:
+            record.parse_http()
             http = record.http_headers
             if kind == WarcRecordType.response and http.status_code not in (200, None):
                 self.on_error("non_200_response", f"{path}: {url}: HTTP status not 200")
-                return None  # the iterator skips the unread rest of the record
+                return None, True  # the iterator skips the unread rest of the record
             content_type = http.get("Content-Type") or ""
         else:
             content_type = headers.get("Content-Type") or ""
         # with HTTP parsed, content_length is what is left after the HTTP headers: the payload
         if self._too_large(path, f"record {url}", record.content_length):
-            return None
+            return None, True
         payload = record.reader.read(self.max_document_bytes + 1)
         if self._too_large(path, f"record {url}", len(payload)):
-            return None
+            return None, True
         if len(payload) < record.content_length:  # the file ended inside this record
             self.on_error("truncated_record", f"{path}: {url}: record cut short")
-            return None
+            return None, True
         conversion = kind == WarcRecordType.conversion
-        return self._record_document(path, record_id, url, date, content_type, payload, conversion)
+        document = self._record_document(
+            path, record_id, url, date, content_type, payload, conversion
+        )
+        return document, True
 
     def _read_arc(self, path: str) -> Iterator[Document]:
         from warcio.archiveiterator import ArchiveIterator
