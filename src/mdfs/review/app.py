@@ -84,6 +84,7 @@ class Request:
     form: dict[str, str] = field(default_factory=dict)
     origin: str | None = None  # the Origin header: which site's page sent this request
     host: str | None = None  # the Host header
+    fetch_site: str | None = None  # Sec-Fetch-Site: same-origin, same-site, cross-site, none
 
 
 @dataclass
@@ -130,14 +131,18 @@ class ReviewApp:
         return secrets.compare_digest(given.encode(), self.token.encode())
 
     def is_forged(self, request: Request) -> bool:
-        """A POST not sent by a form of this server: from another origin, or without the form
-        token (which a page elsewhere cannot read)."""
+        """A POST not sent by a form of this server: without the form token (which a page
+        elsewhere cannot read), or, as the browser tells, from another site or origin.
+        (With Referrer-Policy no-referrer a browser sends `Origin: null` even for this
+        server's own forms, so null proves nothing either way.)"""
         given = request.form.get("form_token", "")
         if not secrets.compare_digest(given.encode(), self.form_token.encode()):
             return True
-        if request.origin is None:  # not a browser's cross-site request (they send Origin)
+        if request.fetch_site in ("same-site", "cross-site"):
+            return True
+        if request.origin in (None, "null"):
             return False
-        return request.host is None or request.origin != f"http://{request.host}"
+        return request.origin != f"http://{request.host}"
 
     def handle(self, request: Request) -> Response:
         given = request.query.get("token")
@@ -387,6 +392,7 @@ class Handler(BaseHTTPRequestHandler):
         request = Request(
             method, url.path, dict(parse_qsl(url.query)), cookies,
             origin=self.headers.get("Origin"), host=self.headers.get("Host"),
+            fetch_site=self.headers.get("Sec-Fetch-Site"),
         )  # fmt: skip
         if method == "POST":
             declared = (self.headers.get("Content-Length") or "0").strip()
