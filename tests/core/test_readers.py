@@ -299,15 +299,18 @@ def damage_content_length(data: bytes, record: int, change) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "kind"),
     [
-        lambda n: str(int(n) - 4000).encode(),
-        lambda n: str(int(n) + 5000).encode(),
-        lambda n: b"abc",
+        (lambda n: str(int(n) - 4000).encode(), "corrupt_record"),
+        (lambda n: str(int(n) + 5000).encode(), "corrupt_record"),
+        (lambda n: b"abc", "corrupt_record"),
+        (lambda n: b"999999999999", "document_too_large"),
     ],
-    ids=["shorter", "longer", "not-a-number"],
+    ids=["shorter", "longer", "not-a-number", "huge"],
 )
-def test_a_wrong_warc_content_length_costs_that_record_only(tmp_path: Path, change) -> None:
+def test_a_wrong_warc_content_length_costs_that_record_only(
+    tmp_path: Path, change, kind: str
+) -> None:
     pages = [
         (f"http://e.cn/{i}", page, "text/html") for i, page in enumerate([PEOPLE, NETEASE, PEOPLE])
     ]
@@ -317,7 +320,7 @@ def test_a_wrong_warc_content_length_costs_that_record_only(tmp_path: Path, chan
     documents, errors = read_all(damaged)
     assert [d.url for d in documents] == ["http://e.cn/1", "http://e.cn/2"]
     assert documents[0].text == NETEASE.decode("utf-8")
-    assert errors == Counter({"corrupt_record": 1})
+    assert errors == Counter({kind: 1})
 
 
 def test_damaged_records_in_a_warc_gz_are_counted_and_reading_goes_on(tmp_path: Path) -> None:

@@ -503,13 +503,15 @@ class Reader:
             last = record.stream_pos
             if record.record_type & wanted:
                 document, intact = self._fastwarc_document(path, record)
-                if not intact:
+                if not intact:  # counted already; look for the next record from here
                     return _next_warc_record(stream, start + last + 1, gzipped), None
                 if document is not None:
                     yield document
 
     def _fastwarc_document(self, path: str, record) -> tuple[Document | None, bool]:
-        """The record as a document (or None, counted), and False if its block is damaged."""
+        """The record as a document (or None, counted), and False when reading must resume by
+        looking for the next record: its block is damaged, or too large to trust its length
+        (a damaged Content-Length of 10**12 would otherwise skip every record after it)."""
         from fastwarc.warc import WarcRecordType
 
         kind = record.record_type
@@ -519,7 +521,7 @@ class Reader:
         date = headers.get("WARC-Date")
         declared = record.content_length  # the whole block, HTTP headers included
         if self._too_large(path, f"record {url}", declared - _HTTP_HEADER_ALLOWANCE):
-            return None, True
+            return None, False
         digest = (headers.get("WARC-Block-Digest") or "").split(":", 1)[0].lower()
         if digest in _VERIFIED_DIGESTS and not record.verify_block_digest(consume=False):
             if record.content_length < declared:  # the file ended inside this record
