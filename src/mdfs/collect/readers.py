@@ -465,7 +465,8 @@ class Reader:
             yield from self._read_arc(path)
             return
         with open_input(path) as stream:
-            gzipped = stream.read(2) == b"\x1f\x8b"
+            # by name too: a damaged first member does not make the rest of a .warc.gz plain
+            gzipped = stream.read(2) == b"\x1f\x8b" or path.lower().endswith(".gz")
             start: int | None = 0
             damage: str | None = None  # an error seen, to count once its extent is known
             while start is not None:
