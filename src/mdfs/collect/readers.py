@@ -466,7 +466,9 @@ class Reader:
             return
         with open_input(path) as stream:
             # by name too: a damaged first member does not make the rest of a .warc.gz plain
-            gzipped = stream.read(2) == b"\x1f\x8b" or path.lower().endswith(".gz")
+            gzipped = stream.read(2) == b"\x1f\x8b" or path.split("::", 1)[0].lower().endswith(
+                ".gz"
+            )
             start: int | None = 0
             damage: str | None = None  # an error seen, to count once its extent is known
             while start is not None:
