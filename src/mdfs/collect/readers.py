@@ -28,7 +28,7 @@ import zstandard
 from mdfs.collect import books, sogou, wiki
 from mdfs.collect.encoding import DecodeError, decode_html, decode_with_encoding
 from mdfs.document import Document
-from mdfs.storage import is_url
+from mdfs.storage import RUN_MARKER, is_url
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +89,17 @@ def input_size(path: str) -> int:
     return os.path.getsize(path)
 
 
-# A folder holding this is an `mdfs run` output: as an input it stands for its corpus/ alone
-# (never its removed documents, report or bookkeeping).
-RUN_MARKER = ".mdfs/run.json"
+def expand_inputs(inputs: list[str], on_error: OnError, exclude: str | None = None) -> list[str]:
+    """Files, directories (recursively) and globs → a sorted, de-duplicated list of files.
 
+    Nothing under the local folder `exclude` is listed: a run's output folder inside one of
+    its input folders would otherwise be read as input by the next run into it.
+    """
+    excluded = os.path.realpath(exclude) + os.sep if exclude else None
 
-def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
-    """Files, directories (recursively) and globs → a sorted, de-duplicated list of files."""
+    def wanted(path: str) -> bool:
+        return excluded is None or not (os.path.realpath(path) + os.sep).startswith(excluded)
+
     files: list[str] = []
     for item in inputs:
         if is_url(item):
@@ -105,13 +109,15 @@ def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
             if not matches:
                 on_error("missing_path", f"{item}: no file matches this pattern")
             for match in matches:
-                if not os.path.isdir(match):
+                if not os.path.isdir(match) and wanted(match):
                     files.extend(_regular_file(match, on_error))
         elif os.path.isdir(item):
             if os.path.isfile(os.path.join(item, RUN_MARKER)):
                 item = os.path.join(item, "corpus")  # a run's input is its kept documents
             for root, dirs, names in os.walk(item, onerror=lambda e: _walk_error(e, on_error)):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith(".") and wanted(os.path.join(root, d))
+                )
                 for name in sorted(n for n in names if not n.startswith(".")):
                     files.extend(_regular_file(os.path.join(root, name), on_error))
         elif os.path.exists(item):
