@@ -72,8 +72,13 @@ def fuzz(strategy: st.SearchStrategy, examples: int) -> Callable:
     return decorate
 
 
+# name -> (strategy, check), for `scripts/fuzz_readers.py` to run at any length
+PROPERTIES: dict[str, tuple[st.SearchStrategy, Callable]] = {}
+
+
 def both(strategy: st.SearchStrategy, check: Callable) -> tuple[Callable, Callable]:
     """A short test for the default run and a long one for -m slow, of one property."""
+    PROPERTIES[check.__name__.removeprefix("check_")] = (strategy, check)
     return fuzz(strategy, SHORT)(check), pytest.mark.slow(fuzz(strategy, LONG)(check))
 
 
