@@ -76,9 +76,9 @@ def fuzz(strategy: st.SearchStrategy, examples: int) -> Callable:
 PROPERTIES: dict[str, tuple[st.SearchStrategy, Callable]] = {}
 
 
-def both(strategy: st.SearchStrategy, check: Callable) -> tuple[Callable, Callable]:
+def both(name: str, strategy: st.SearchStrategy, check: Callable) -> tuple[Callable, Callable]:
     """A short test for the default run and a long one for -m slow, of one property."""
-    PROPERTIES[check.__name__.removeprefix("check_")] = (strategy, check)
+    PROPERTIES[name] = (strategy, check)
     return fuzz(strategy, SHORT)(check), pytest.mark.slow(fuzz(strategy, LONG)(check))
 
 
@@ -170,7 +170,9 @@ def check_jsonl_lines(workdir: Path, sample: tuple[str, list[bytes], list[bool]]
     assert peak < 3 * MAX_DOCUMENT_BYTES + 4 * LINE_CHUNK_BYTES + 20_000_000
 
 
-test_jsonl_damaged_lines, test_jsonl_damaged_lines_many = both(jsonl_files(), check_jsonl_lines)
+test_jsonl_damaged_lines, test_jsonl_damaged_lines_many = both(
+    "jsonl_damaged_lines", jsonl_files(), check_jsonl_lines
+)
 
 
 @st.composite
@@ -188,7 +190,7 @@ def check_damaged_file(workdir: Path, sample: tuple[str, bytes]) -> None:
 
 
 test_jsonl_damaged_file, test_jsonl_damaged_file_many = both(
-    damaged_jsonl_files(), check_damaged_file
+    "jsonl_damaged_file", damaged_jsonl_files(), check_damaged_file
 )
 
 
@@ -254,7 +256,7 @@ def check_warc_one_damaged_record(workdir: Path, sample) -> None:
 
 
 test_warc_one_damaged_record, test_warc_one_damaged_record_many = both(
-    warc_with_one_damaged_record(), check_warc_one_damaged_record
+    "warc_one_damaged_record", warc_with_one_damaged_record(), check_warc_one_damaged_record
 )
 
 
@@ -279,7 +281,9 @@ def write_warc_bytes(name: str) -> bytes:
     return _WHOLE[name]
 
 
-test_warc_damaged_file, test_warc_damaged_file_many = both(damaged_warc_files(), check_damaged_file)
+test_warc_damaged_file, test_warc_damaged_file_many = both(
+    "warc_damaged_file", damaged_warc_files(), check_damaged_file
+)
 
 
 # -- parquet, txt, HTML in every charset -------------------------------------------------
@@ -294,7 +298,7 @@ def parquet_seed() -> bytes:
 
 PARQUET = parquet_seed()
 test_parquet_damaged, test_parquet_damaged_many = both(
-    damaged(PARQUET).map(lambda data: ("a.parquet", data)), check_damaged_file
+    "parquet_damaged", damaged(PARQUET).map(lambda data: ("a.parquet", data)), check_damaged_file
 )
 
 BIG5 = (
@@ -325,7 +329,9 @@ def check_damaged_page(workdir: Path, sample: tuple[str, bytes]) -> None:
     assert len(documents) + errors.total() == 1  # one file, one record: read or counted
 
 
-test_page_damaged, test_page_damaged_many = both(damaged_pages(), check_damaged_page)
+test_page_damaged, test_page_damaged_many = both(
+    "page_damaged", damaged_pages(), check_damaged_page
+)
 
 
 @st.composite
@@ -348,7 +354,9 @@ def check_flipped_utf8_page(workdir: Path, sample: tuple[bytes, bytes]) -> None:
     assert lost <= 1 and len(standing) <= 2
 
 
-test_utf8_flip, test_utf8_flip_many = both(flipped_utf8_pages(), check_flipped_utf8_page)
+test_utf8_flip, test_utf8_flip_many = both(
+    "utf8_flip", flipped_utf8_pages(), check_flipped_utf8_page
+)
 
 
 def check_decoder(workdir: Path, sample: tuple[str, bytes]) -> None:
@@ -357,7 +365,9 @@ def check_decoder(workdir: Path, sample: tuple[str, bytes]) -> None:
         assert isinstance(decode_html(data, declared="gbk"), str)
 
 
-test_decoder_declared, test_decoder_declared_many = both(damaged_pages(), check_decoder)
+test_decoder_declared, test_decoder_declared_many = both(
+    "decoder_declared", damaged_pages(), check_decoder
+)
 
 
 # -- recipes -----------------------------------------------------------------------------
@@ -377,4 +387,6 @@ def check_recipe(workdir: Path, sample: bytes) -> None:
         load_recipe(path)
 
 
-test_recipe_damaged, test_recipe_damaged_many = both(damaged_recipes(), check_recipe)
+test_recipe_damaged, test_recipe_damaged_many = both(
+    "recipe_damaged", damaged_recipes(), check_recipe
+)
