@@ -107,3 +107,13 @@ def test_a_page_cut_inside_a_character_keeps_the_rest(page: str) -> None:
 def test_gbk_page_is_not_taken_for_damaged_utf8(page: str) -> None:
     gbk_page = page.replace("charset=GB2312", "")
     assert decode_html(gbk_page.encode("gb18030")) == gbk_page
+
+
+@pytest.mark.parametrize("replacement", [0x00, ord("8"), 0xFF, 0xE4])
+def test_a_continuation_byte_replaced_costs_one_character(page: str, replacement: int) -> None:
+    # found by the fuzz suite: 0x00 in place of a continuation byte left "\ufffd\x00\ufffd"
+    payload = bytearray(page.encode("utf-8"))
+    middle = payload.index("心理健康".encode()) + 1  # the second byte of 心
+    payload[middle] = replacement
+    lost, standing = lost_characters(page, decode_html(bytes(payload)))
+    assert lost == 1 and standing == "\ufffd"

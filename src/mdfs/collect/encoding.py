@@ -114,11 +114,21 @@ def _replace_broken_character(error: UnicodeError) -> tuple[str, int]:
 
     Python's ``replace`` gives one U+FFFD per maximal invalid subsequence: a flipped byte in a
     three-byte character gives two or three. Up to three further non-ASCII bytes that do not
-    start a valid character are the rest of the same broken one.
+    start a valid character are the rest of the same broken one; so is an ASCII byte with
+    the character's continuation bytes on both sides (a continuation byte flipped to ASCII).
     """
     assert isinstance(error, UnicodeDecodeError)
-    data, end = error.object, error.end
-    limit = min(len(data), error.start + 4)
+    data, start, end = error.object, error.start, error.end
+    size = _UTF8_LEADS.get(data[start], 0)
+    inside = data[start + 1 : start + size - 1]  # the bytes between the lead and the last
+    last = data[start + size - 1] if size and start + size <= len(data) else 0
+    if (
+        0x80 <= last < 0xC0
+        and sum(byte < 0x80 for byte in inside) == 1
+        and all(byte < 0xC0 for byte in inside)
+    ):
+        return "\ufffd", start + size
+    limit = min(len(data), start + 4)
     while end < limit and data[end] >= 0x80 and not _starts_character(data, end):
         end += 1
     return "\ufffd", end
