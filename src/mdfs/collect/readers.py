@@ -322,6 +322,9 @@ def detect_format(path: str) -> str | None:
     return "txt"
 
 
+_BLANK_CHECK_BYTES = 1 << 20
+
+
 def _holds_only_whitespace(path: str) -> bool:
     """True for a file whose (decompressed) content is blank: a gzip of nothing, blank lines."""
     try:
@@ -416,8 +419,10 @@ class Reader:
             if fmt is None:
                 self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
                 return
-            blank = fmt not in ("parquet", "epub") and _holds_only_whitespace(path)
-            if input_size(path) == 0 or blank:
+            size = input_size(path)
+            # a blank file is small (a gzip of nothing is 20 bytes): big ones are not read twice
+            blank = size <= _BLANK_CHECK_BYTES and fmt not in ("parquet", "epub")
+            if size == 0 or (blank and _holds_only_whitespace(path)):
                 self.on_error("empty_file", f"{path}: empty file (or only whitespace)")
                 return
             yield from getattr(self, f"_read_{fmt}")(path)
