@@ -342,3 +342,18 @@ def test_damaged_records_in_a_warc_gz_are_counted_and_reading_goes_on(tmp_path: 
         "http://e.cn/4",
     ]
     assert errors == Counter({"corrupt_record": 1})
+
+
+def test_parquet_rows_with_invalid_utf8_are_counted_and_the_rest_read(tmp_path: Path) -> None:
+    # found by the fuzz suite: pyarrow raised UnicodeDecodeError for the whole batch
+    texts = ["第一篇正文", "第二篇正文", "第三篇正文"]
+    pq.write_table(
+        pa.table({"text": texts}), tmp_path / "clean.parquet", compression="NONE",
+        use_dictionary=False,
+    )  # fmt: skip
+    data = (tmp_path / "clean.parquet").read_bytes()  # the text in the page and its statistics
+    damaged = data.replace("第二篇".encode(), b"\xff" + "第二篇".encode()[1:])
+    (tmp_path / "damaged.parquet").write_bytes(damaged)
+    documents, errors = read_all(tmp_path / "damaged.parquet")
+    assert [d.text for d in documents] == ["第一篇正文", "第三篇正文"]
+    assert errors == Counter({"bad_record": 1})

@@ -721,8 +721,11 @@ class Reader:
         number = 0
         try:
             for batch in table.iter_batches(batch_size=1024, columns=columns):
-                for record in batch.to_pylist():
+                for record in _parquet_rows(batch):
                     number += 1
+                    if record is None:
+                        self.on_error("bad_record", f"{path}: row {number}: not valid UTF-8")
+                        continue
                     if not isinstance(record.get("text"), str):
                         self.on_error("bad_record", f"{path}: row {number}: 'text' is not a string")
                         continue
@@ -801,6 +804,21 @@ def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | 
             start = end + 1
     if pending or dropped:
         yield number + 1, None if dropped else bytes(pending), dropped or len(pending)
+
+
+def _parquet_rows(batch) -> Iterator[dict | None]:
+    """The rows of a parquet batch; None for a row whose strings are not valid UTF-8 (a
+    damaged file: pyarrow raises for the whole batch, so its rows are then taken one by one)."""
+    try:
+        yield from batch.to_pylist()
+        return
+    except UnicodeDecodeError:
+        pass
+    for index in range(batch.num_rows):
+        try:
+            yield batch.slice(index, 1).to_pylist()[0]
+        except UnicodeDecodeError:
+            yield None
 
 
 def _record_document(record: dict, path: str, number: int) -> Document:
