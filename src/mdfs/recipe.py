@@ -64,11 +64,12 @@ def default_recipe_path() -> Path:
 
 def _explain(error: ValidationError) -> str:
     first = error.errors()[0]
+    message = first["msg"].removeprefix("Value error, ")
     where = ".".join(str(part) for part in first["loc"]) or "(top level)"
     got = first.get("input")
     shown = "" if isinstance(got, dict) else f" (got {got!r})"
     more = f"; and {error.error_count() - 1} more" if error.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{shown}{more}"
+    return f"{where}: {message}{shown}{more}"
 
 
 def build_step(entry: Any, position: int) -> Step:
@@ -128,10 +129,14 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
 
 def load_recipe(path: str | Path | None = None) -> Recipe:
     path = Path(path) if path is not None else default_recipe_path()
+    if path.is_dir():
+        raise UserError(f"recipe {path} is a folder; give a recipe's YAML file")
     if not path.is_file():
         raise UserError(f"recipe {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UserError(f"recipe {path} cannot be read ({error.strerror or error})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         message = str(error).replace("\n", " ")
         raise UserError(f"recipe {path} is not valid YAML: {message}") from None

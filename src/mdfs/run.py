@@ -25,7 +25,16 @@ from mdfs.pipeline import GlobalStep
 from mdfs.recipe import Recipe
 from mdfs.report.build import build_report
 from mdfs.report.html import render_html
-from mdfs.storage import basename, join, remove, remove_stale_attempts, write_atomic_bytes
+from mdfs.storage import (
+    basename,
+    discard_previous_run,
+    exclusive_output,
+    is_url,
+    join,
+    remove,
+    remove_stale_attempts,
+    write_atomic_bytes,
+)
 from mdfs.tasks import Engine, ShardJob, ShardTask
 
 log = logging.getLogger(__name__)
@@ -41,20 +50,34 @@ def run_pipeline(
     inputs: list[str], output: str | os.PathLike[str], recipe: Recipe, engine: Engine,
     overwrite: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL."""
+    """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL.
+
+    An output the file system refuses (a file, a read-only or full disk, /proc) is a
+    one-line error; what finished stays for a rerun to resume.
+    """
     layout = Layout.for_output(output)
     try:
-        return _run(inputs, layout, recipe, engine, overwrite)
+        fs = layout.fs
+        if fs.exists(layout.root) and not fs.isdir(layout.root):
+            raise UserError(f"--output {layout.output} is a file; give a folder")
+        fs.makedirs(layout.root, exist_ok=True)
+        with exclusive_output(fs, layout.root):
+            if overwrite:
+                discard_previous_run(fs, layout.root, inputs)
+            return _run(inputs, layout, recipe, engine)
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        where = f": {error.filename}" if error.filename else ""
+        raise UserError(
+            f"cannot write the run to {layout.output} ({reason}{where}); "
+            "fix that and run the same command again to resume"
+        ) from None
     finally:
         layout.close()  # a URL output's scratch: what must survive a resume is under the URL
 
 
-def _run(
-    inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, overwrite: bool
-) -> dict[str, Any]:
+def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> dict[str, Any]:
     fs = layout.fs
-    if overwrite:
-        remove(fs, layout.root, recursive=True)
     input_errors = ShardResult(phase=0, shard="inputs")
 
     def on_error(kind: str, message: str) -> None:
@@ -62,7 +85,8 @@ def _run(
         input_errors.error_examples.append(message)
         log.warning("%s", message)
 
-    files = expand_inputs(inputs, on_error)
+    # a run's own output is never its input (an output folder inside an input folder)
+    files = expand_inputs(inputs, on_error, exclude=None if is_url(layout.output) else layout.root)
     if not files:
         raise UserError(f"no input files found in {' '.join(inputs)}")
     shards = {
@@ -187,12 +211,15 @@ def raise_shard_failures(layout: Layout, phase: int, failures: list[str]) -> Non
     if not failures:
         return
     log_path = join(layout.work, "failures.log")
-    write_atomic_bytes(log_path, "\n\n".join(failures).encode("utf-8"), layout.fs)
+    try:  # best effort: the disk that failed the shards may be full
+        write_atomic_bytes(log_path, "\n\n".join(failures).encode("utf-8"), layout.fs)
+        details = f"details in {layout.display(log_path)}"
+    except OSError as error:
+        details = f"no details written ({error.strerror or error})"
     first = failures[0].splitlines()[0]
     raise UserError(
-        f"{len(failures)} shard(s) of phase {phase} failed ({first}); details in "
-        f"{layout.display(log_path)}. Finished shards are kept: run the same command again "
-        "to resume."
+        f"{len(failures)} shard(s) of phase {phase} failed ({first}); {details}. "
+        "Finished shards are kept: run the same command again to resume."
     )
 
 

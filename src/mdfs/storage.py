@@ -28,6 +28,7 @@ Attempt files that a killed writer left behind are removed when the run ends
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -127,6 +128,85 @@ def remove(fs: AbstractFileSystem, path: str, recursive: bool = False) -> None:
     with contextlib.suppress(FileNotFoundError):
         if fs.exists(path):
             fs.rm(path, recursive=recursive)
+
+
+# A folder holding this is an `mdfs run` output: as an input it stands for its corpus/ alone
+# (never its removed documents, report or bookkeeping), and only it may be --overwritten.
+RUN_MARKER = ".mdfs/run.json"
+
+
+def holds_run(fs: AbstractFileSystem, root: str) -> bool:
+    return fs.exists(join(root, RUN_MARKER))
+
+
+def is_within(path: str, folder: str) -> bool:
+    """True when `path` is `folder` or lies under it (both absolute, normalised)."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def input_locations(inputs: list[str]) -> list[str]:
+    """Each local input as a real absolute path (a glob by the folder before its pattern);
+    URLs as given."""
+    found = []
+    for item in inputs:
+        if is_url(item):
+            found.append(item)
+            continue
+        fixed = re.split(r"[*?\[]", item, maxsplit=1)[0] if re.search(r"[*?\[]", item) else item
+        found.append(os.path.realpath(fixed or "."))
+    return found
+
+
+def discard_previous_run(fs: AbstractFileSystem, root: str, inputs: list[str]) -> None:
+    """Empty `root` for `--overwrite`: only when it holds an MDFS run, never when it is or
+    holds one of the inputs. The folder itself stays (its lock is held on it)."""
+    if not fs.exists(root):
+        return
+    here = os.path.realpath(root) if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(root)
+    display = here
+    for item, location in zip(inputs, input_locations(inputs), strict=True):
+        if is_within(location, here):
+            raise UserError(
+                f"--overwrite would delete {display}, which holds the input {item}; "
+                "choose another --output"
+            )
+    entries = fs.ls(root, detail=False)
+    if not entries:
+        return
+    if not holds_run(fs, root):
+        raise UserError(
+            f"--overwrite deletes only an MDFS run, and {display} is not one (no {RUN_MARKER}); "
+            "remove it yourself or choose another --output"
+        )
+    for entry in entries:
+        fs.rm(entry, recursive=True)
+
+
+@contextlib.contextmanager
+def exclusive_output(fs: AbstractFileSystem, root: str) -> Iterator[None]:
+    """Hold an advisory lock on a local output folder while a run writes it: a second run
+    into the same folder is refused instead of deleting the first one's files. The lock
+    goes with the process (and its workers), so a killed run never leaves it behind. Other
+    filesystems have no such lock; there, one run at a time is the user's care."""
+    if not isinstance(fs, LocalFileSystem):
+        yield
+        return
+    import fcntl
+
+    descriptor = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise  # e.g. a filesystem without locks: said as such by the caller
+            raise UserError(
+                f"{root} is being written by another mdfs run; wait for it to finish "
+                "(or stop it), or choose another --output"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def scratch_for(output: str | os.PathLike[str]) -> str:

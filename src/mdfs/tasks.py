@@ -140,7 +140,6 @@ def run_shard(job: ShardJob, task: ShardTask) -> ShardResult:
         result.errors[kind] += 1
         if len(result.error_examples) < 20:
             result.error_examples.append(message)
-        log.warning("%s: %s", kind, message)
 
     fs = layout.fs
     if phase_index == 0:

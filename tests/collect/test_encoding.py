@@ -1,4 +1,5 @@
 import os
+import random
 from pathlib import Path
 
 import opencc
@@ -67,3 +68,52 @@ def test_empty_and_bom() -> None:
 
 def test_unknown_declared_label_is_ignored(page: str) -> None:
     assert decode_html(page.encode("utf-8"), declared="no-such-charset") == page
+
+
+def common_prefix(first: str, second: str) -> int:
+    return next((i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
+                min(len(first), len(second)))  # fmt: skip
+
+
+def lost_characters(original: str, damaged: str) -> tuple[int, str]:
+    """How many characters of `original` are gone in `damaged`, and what stands in their place
+    (one flip is local, so the common prefix and suffix hold everything else)."""
+    prefix = common_prefix(original, damaged)
+    suffix = common_prefix(original[prefix:][::-1], damaged[prefix:][::-1])
+    return len(original) - prefix - suffix, damaged[prefix : len(damaged) - suffix]
+
+
+@pytest.mark.parametrize("name", ["people_health.html", "163_dy.html"])
+def test_a_flipped_byte_costs_at_most_its_character(name: str) -> None:
+    # Crawled UTF-8 is often slightly damaged; charset guessing used to turn such a page into
+    # mojibake or reject it (one 0xFF byte in the middle of a real page).
+    payload = (PAGES / name).read_bytes()
+    original = decode_html(payload)
+    rng = random.Random(name)
+    for trial in range(40):
+        damaged = bytearray(payload)
+        position = len(payload) // 2 if trial == 0 else rng.randrange(len(payload))
+        damaged[position] = 0xFF if trial % 2 == 0 else damaged[position] ^ (1 << rng.randrange(8))
+        lost, standing = lost_characters(original, decode_html(bytes(damaged)))
+        assert lost <= 1 and len(standing) <= 2, (position, standing)
+
+
+def test_a_page_cut_inside_a_character_keeps_the_rest(page: str) -> None:
+    payload = page.encode("utf-8")
+    cut = payload.index("本报讯".encode()) + 4  # inside 报
+    assert decode_html(payload[:cut]) == page[: page.index("本报讯") + 1] + "\ufffd"
+
+
+def test_gbk_page_is_not_taken_for_damaged_utf8(page: str) -> None:
+    gbk_page = page.replace("charset=GB2312", "")
+    assert decode_html(gbk_page.encode("gb18030")) == gbk_page
+
+
+@pytest.mark.parametrize("replacement", [0x00, ord("8"), 0xFF, 0xE4])
+def test_a_continuation_byte_replaced_costs_one_character(page: str, replacement: int) -> None:
+    # found by the fuzz suite: 0x00 in place of a continuation byte left "\ufffd\x00\ufffd"
+    payload = bytearray(page.encode("utf-8"))
+    middle = payload.index("心理健康".encode()) + 1  # the second byte of 心
+    payload[middle] = replacement
+    lost, standing = lost_characters(page, decode_html(bytes(payload)))
+    assert lost == 1 and standing == "\ufffd"

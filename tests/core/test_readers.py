@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import zstandard
 
 from mdfs.collect.readers import Reader, detect_format, expand_inputs, shard_inputs
@@ -155,3 +156,204 @@ def test_expand_inputs_and_shards(tmp_path: Path) -> None:
     assert names == ["a.html", "b.html", "c.txt"]
     assert missing == ["missing_path"]
     assert shard_inputs(files, max_bytes=10**9, max_files=2) == [files[:2], files[2:]]
+
+
+def jsonl_records(count: int) -> bytes:
+    lines = (
+        json.dumps({"id": f"r{i}", "text": f"第{i}篇。" * 40}, ensure_ascii=False)
+        for i in range(count)
+    )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_truncated_zstd_is_counted_with_its_lost_tail(tmp_path: Path) -> None:
+    # zstandard's stream reader ends silently inside a frame: a cut file read as a short one
+    payload = jsonl_records(800)
+    compressed = zstandard.ZstdCompressor().compress(payload)
+    for fraction in (0.05, 0.5, 0.95):
+        path = tmp_path / f"cut-{fraction}.jsonl.zst"
+        path.write_bytes(compressed[: int(len(compressed) * fraction)])
+        documents, errors = read_all(path)
+        assert errors == Counter({"corrupt_file": 1}), fraction
+        assert [d.id for d in documents] == [f"r{i}" for i in range(len(documents))]
+        assert len(documents) < 800
+    whole = tmp_path / "two-frames.jsonl.zst"
+    whole.write_bytes(compressed + zstandard.ZstdCompressor().compress(jsonl_records(3)))
+    documents, errors = read_all(whole)
+    assert len(documents) == 803 and not errors
+
+
+def test_an_endless_jsonl_line_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(tmp_path / "bomb.jsonl.gz", "wb") as out:
+        out.write(compressor.compress(b'{"text": "first"}\n{"text": "'))
+        for _ in range(64):  # one 64 MiB line in a ~64 KB file
+            out.write(compressor.compress(b"a" * (1 << 20)))
+        out.write(compressor.compress(b'"}\n{"text": "after"}\n'))
+        out.write(compressor.flush())
+    tracemalloc.start()
+    try:
+        documents, errors = read_all(tmp_path / "bomb.jsonl.gz", max_document_bytes=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [d.text for d in documents] == ["first", "after"]
+    assert errors == Counter({"document_too_large": 1})
+    assert peak < 1_000_000 + 8 * (1 << 20)  # the limit plus a few read chunks, not the line
+
+
+def test_jsonl_with_a_bom_or_in_gbk_loses_no_record(tmp_path: Path, shared: Path) -> None:
+    clean = (shared / "data/web/ccnet_labelled/clean.jsonl").read_bytes()
+    expected = [json.loads(line)["text"] for line in clean.splitlines() if line.strip()]
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + clean)
+    (tmp_path / "gbk.jsonl").write_bytes(clean.decode("utf-8").encode("gb18030"))
+    for name in ("bom.jsonl", "gbk.jsonl"):
+        documents, errors = read_all(tmp_path / name)
+        assert [d.text for d in documents] == expected, name
+        assert not errors, name
+
+
+def test_one_junk_file_logs_a_few_warnings_and_counts_every_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [b"{broken json %d" % i for i in range(500)] + [b'{"text": "\xe5\xa5\xbd"}']
+    (tmp_path / "junk.jsonl").write_bytes(b"\n".join(lines))
+    with caplog.at_level("WARNING"):
+        documents, errors = read_all(tmp_path / "junk.jsonl")
+    assert [d.text for d in documents] == ["好"]
+    assert errors == Counter({"bad_json": 500})
+    assert len(caplog.records) == Reader.WARNINGS_PER_FILE + 1
+    assert "495 more" in caplog.records[-1].getMessage()
+
+
+def test_compressed_empty_and_blank_files_are_counted_empty(tmp_path: Path) -> None:
+    files = {
+        "nothing.jsonl.gz": gzip.compress(b""),
+        "nothing.jsonl.zst": zstandard.ZstdCompressor().compress(b""),
+        "blank.jsonl": b"\n\n  \n",
+        "blank.html": b" \r\n\t ",
+        "blank.warc.gz": gzip.compress(b"\n"),
+    }
+    for name, payload in files.items():
+        (tmp_path / name).write_bytes(payload)
+        documents, errors = read_all(tmp_path / name)
+        assert not documents and errors == Counter({"empty_file": 1}), name
+
+
+def test_repeated_ids_are_made_unique_in_reading_order(tmp_path: Path) -> None:
+    records = [{"id": "x", "text": f"第{i}篇"} for i in range(4)] + [{"id": "x#2", "text": "末"}]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    warc = write_warc(tmp_path / "b.warc.gz", [("http://e.cn/1", PEOPLE, "text/html")])
+    errors: Counter[str] = Counter()
+    reader = Reader(lambda kind, message: errors.update([kind]))
+    documents = [d for path in (tmp_path / "a.jsonl", warc, warc) for d in reader.read(str(path))]
+    ids = [d.id for d in documents]
+    assert ids[:5] == ["x", "x#2", "x#3", "x#4", "x#2#2"]
+    assert len(set(ids)) == len(ids) == 7 and ids[6] == f"{ids[5]}#2"
+    assert [d.meta.get("original_id") for d in documents[:2]] == [None, "x"]
+    assert documents[6].meta["original_id"] == ids[5]
+
+
+def test_fifo_and_unreadable_paths_are_named_for_what_they_are(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / "pipe2")
+    (tmp_path / "sub" / "ok.txt").write_text("正文")
+    seen: list[tuple[str, str]] = []
+    files = expand_inputs(
+        [str(tmp_path / "pipe"), str(tmp_path / "sub"), "/dev/zero"],
+        lambda kind, message: seen.append((kind, message)),
+    )
+    assert files == [str(tmp_path / "sub" / "ok.txt")]
+    assert [kind for kind, _ in seen] == ["not_a_file"] * 3
+    assert all("not a regular file" in message for _, message in seen)
+
+
+def test_permission_error_is_its_own_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    (tmp_path / "secret.jsonl").write_text('{"text": "x"}\n')
+    (tmp_path / "secret").write_text('{"text": "x"}\n')  # no suffix: the format is sniffed
+    real_open = builtins.open
+
+    def refusing_open(file, *args, **kwargs):
+        if str(file).startswith(str(tmp_path)):  # root reads any file: refuse as a user's OS would
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    for name in ("secret.jsonl", "secret"):
+        documents, errors = read_all(tmp_path / name)
+        assert not documents and errors == Counter({"permission_denied": 1}), name
+
+
+def damage_content_length(data: bytes, record: int, change) -> bytes:
+    """The WARC `data` with the Content-Length of response `record` (0-based) changed."""
+    import re
+
+    match = list(re.finditer(rb"WARC-Type: response.*?Content-Length: (\d+)", data, re.S))[record]
+    return data[: match.start(1)] + change(match.group(1)) + data[match.end(1) :]
+
+
+@pytest.mark.parametrize(
+    ("change", "kind"),
+    [
+        (lambda n: str(int(n) - 4000).encode(), "corrupt_record"),
+        (lambda n: str(int(n) + 5000).encode(), "corrupt_record"),
+        (lambda n: b"abc", "corrupt_record"),
+        (lambda n: b"999999999999", "document_too_large"),
+    ],
+    ids=["shorter", "longer", "not-a-number", "huge"],
+)
+def test_a_wrong_warc_content_length_costs_that_record_only(
+    tmp_path: Path, change, kind: str
+) -> None:
+    pages = [
+        (f"http://e.cn/{i}", page, "text/html") for i, page in enumerate([PEOPLE, NETEASE, PEOPLE])
+    ]
+    whole = write_warc(tmp_path / "whole.warc", pages, gzip=False).read_bytes()
+    damaged = tmp_path / "damaged.warc"
+    damaged.write_bytes(damage_content_length(whole, 0, change))
+    documents, errors = read_all(damaged)
+    assert [d.url for d in documents] == ["http://e.cn/1", "http://e.cn/2"]
+    assert documents[0].text == NETEASE.decode("utf-8")
+    assert errors == Counter({kind: 1})
+
+
+def test_damaged_records_in_a_warc_gz_are_counted_and_reading_goes_on(tmp_path: Path) -> None:
+    import re
+
+    pages = [(f"http://e.cn/{i}", page, "text/html") for i, page in enumerate([PEOPLE] * 5)]
+    whole = write_warc(tmp_path / "whole.warc.gz", pages).read_bytes()
+    members = [m.start() for m in re.finditer(rb"\x1f\x8b\x08", whole)]
+    # members: warcinfo, then request and response per page; spoil the 2nd response's bytes
+    response = members[4]
+    spoiled = bytearray(whole)
+    spoiled[response + 500 : response + 700] = bytes(200)
+    (tmp_path / "spoiled.warc.gz").write_bytes(bytes(spoiled))
+    documents, errors = read_all(tmp_path / "spoiled.warc.gz")
+    assert [d.url for d in documents] == [
+        "http://e.cn/0",
+        "http://e.cn/2",
+        "http://e.cn/3",
+        "http://e.cn/4",
+    ]
+    assert errors == Counter({"corrupt_record": 1})
+
+
+def test_parquet_rows_with_invalid_utf8_are_counted_and_the_rest_read(tmp_path: Path) -> None:
+    # found by the fuzz suite: pyarrow raised UnicodeDecodeError for the whole batch
+    texts = ["第一篇正文", "第二篇正文", "第三篇正文"]
+    pq.write_table(
+        pa.table({"text": texts}), tmp_path / "clean.parquet", compression="NONE",
+        use_dictionary=False,
+    )  # fmt: skip
+    data = (tmp_path / "clean.parquet").read_bytes()  # the text in the page and its statistics
+    damaged = data.replace("第二篇".encode(), b"\xff" + "第二篇".encode()[1:])
+    (tmp_path / "damaged.parquet").write_bytes(damaged)
+    documents, errors = read_all(tmp_path / "damaged.parquet")
+    assert [d.text for d in documents] == ["第一篇正文", "第三篇正文"]
+    assert errors == Counter({"bad_record": 1})

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 
@@ -29,14 +29,16 @@ class Served:
         return f"{self.server.app.token_cookie}={self.server.app.token}"
 
     def fetch(
-        self, method: str, path: str, form: dict[str, str] | None = None, cookie: str | None = None
-    ) -> tuple[int, http.client.HTTPResponse, str]:
+        self, method: str, path: str, form: dict[str, str] | None = None, cookie: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, http.client.HTTPResponse, str]:  # fmt: skip
+        """A request as the review page's own forms send it (with their form token)."""
         host, port = self.server.server_address[:2]
         connection = http.client.HTTPConnection(host, port, timeout=10)
-        headers = {"Cookie": cookie} if cookie else {}
+        headers = {**({"Cookie": cookie} if cookie else {}), **(headers or {})}
         body = None
         if form is not None:
-            body = urlencode(form)
+            body = urlencode({"form_token": self.server.app.form_token, **form})
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
@@ -157,3 +159,78 @@ def test_the_command_prints_the_address_and_serves(fake_run: FakeRun) -> None:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=10)
     assert process.returncode == 0 and "stopped; labels are in" in err
+
+
+def raw_request(served: Served, request: bytes) -> bytes:
+    host, port = served.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        return b"".join(iter(lambda: connection.recv(65536), b""))
+
+
+def test_a_post_from_another_page_is_refused(served: Served) -> None:
+    first = served.server.app.sample.entries[0].id
+    host, port = served.server.server_address[:2]
+    label = {"id": first, "label": "ad"}
+    # the page's own form, as a browser sends it: accepted
+    own = {"Origin": f"http://{host}:{port}"}
+    assert served.fetch("POST", "/label", label, served.cookie, own)[0] == 303
+    # a page elsewhere (another port of 127.0.0.1 is same-site): the cookie goes along
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Origin": f"http://{host}:{port + 1}"},
+        {"Origin": "null", "Sec-Fetch-Site": "same-site"},  # a no-referrer page on another port
+    ):
+        status, _, _ = served.fetch("POST", "/label", label, served.cookie, headers)
+        assert status == 403, headers
+    # Referrer-Policy no-referrer makes the browser send Origin: null for the page's own forms
+    own_null = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    assert served.fetch("POST", "/label", label, served.cookie, own_null)[0] == 303
+    # without the form token, which only the server's pages hold
+    body = urlencode(label).encode()
+    response = raw_request(
+        served,
+        b"POST /label HTTP/1.1\r\nHost: x\r\nCookie: " + served.cookie.encode()
+        + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
+    )  # fmt: skip
+    assert response.startswith(b"HTTP/1.0 403")
+    status, _, _ = served.fetch(
+        "POST", "/reviewer", {"name": "x"}, served.cookie, {"Origin": "http://evil.example"}
+    )
+    assert status == 403
+    assert served.server.app.store.latest() == {("tester", first): "ad"}
+
+
+def test_a_malformed_content_length_is_a_400(served: Served) -> None:
+    for length in (b"abc", b"1e3", b"-1", b"\xd9\xa3"):
+        response = raw_request(
+            served,
+            b"POST /label HTTP/1.1\r\nHost: x\r\nCookie: " + served.cookie.encode()
+            + b"\r\nContent-Length: " + length + b"\r\n\r\nid=1",
+        )  # fmt: skip
+        assert response.startswith(b"HTTP/1.0 400"), (length, response[:40])
+
+
+def test_an_idle_connection_is_closed(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mdfs.review import app
+
+    assert app.Handler.timeout is not None and app.Handler.timeout <= 60
+    monkeypatch.setattr(app.Handler, "timeout", 0.5)  # the same mechanism, sooner
+    host, port = served.server.server_address[:2]
+    with socket.create_connection((host, port), timeout=10) as connection:
+        connection.sendall(b"POST /label HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nid=")
+        assert connection.recv(1) == b""  # the server hung up instead of waiting for ever
+
+
+def test_the_token_redirect_stays_on_this_server(served: Served) -> None:
+    token = served.server.app.token
+    port = served.server.server_address[1]
+    for path in ("/\\evil.example", "//evil.example", "/%5Cevil.example", "/\\/evil.example"):
+        status, response, _ = served.fetch("GET", f"{path}?token={token}")
+        location = response.getheader("Location")
+        # as a browser reads it: backslashes are slashes in a URL
+        target = urljoin(f"http://127.0.0.1:{port}/", location.replace("\\", "/"))
+        assert status == 303 and urlsplit(target).netloc == f"127.0.0.1:{port}", (path, location)
+    status, response, _ = served.fetch("GET", f"/agreement?token={token}")
+    assert response.getheader("Location") == "/agreement"

@@ -72,6 +72,8 @@ def run_recipe(args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None
     """Run `recipe` as the arguments say; print the funnel (to stdout unless `summary`)."""
     from mdfs.run import run_pipeline, summary_lines
 
+    if not args.output.strip():
+        raise UserError("--output is empty; name the folder (or URL) to write the run to")
     engine = make_engine(args)
     report = run_pipeline(args.inputs, args.output, recipe, engine, overwrite=args.overwrite)
     for line in summary_lines(report):
@@ -88,11 +90,15 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def steps_command(args: argparse.Namespace) -> int:
+    from pydantic_core import PydanticUndefined
+
     from mdfs.recipe import load_step_modules
 
     for name, cls in sorted(load_step_modules().items()):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         print(f"{name:<16} {doc}")
         for field_name, field in cls.model_fields.items():
-            print(f"    {field_name} = {field.default!r}")
+            default = field.get_default(call_default_factory=True)
+            shown = "(required)" if default is PydanticUndefined else repr(default)
+            print(f"    {field_name} = {shown}")
     return 0

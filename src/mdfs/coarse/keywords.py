@@ -12,6 +12,7 @@ from pydantic import Field, PrivateAttr
 from mdfs.document import Document
 from mdfs.errors import UserError
 from mdfs.pipeline import Filter, register
+from mdfs.recipe_files import TextFile
 
 
 def default_lexicon(name: str) -> str:
@@ -77,9 +78,11 @@ class Keywords(Filter):
     """
 
     name = "keywords"
-    sensitive_files: list[str] = Field(default_factory=lambda: [default_lexicon("sensitive.tsv")])
-    ad_files: list[str] = Field(default_factory=lambda: [default_lexicon("advertising.txt")])
-    domain_files: list[str] = Field(
+    sensitive_files: list[TextFile] = Field(
+        default_factory=lambda: [default_lexicon("sensitive.tsv")]
+    )
+    ad_files: list[TextFile] = Field(default_factory=lambda: [default_lexicon("advertising.txt")])
+    domain_files: list[TextFile] = Field(
         default_factory=lambda: [default_lexicon("blocked_domains.txt")]
     )
     max_sensitive_hits_per_line: float = Field(0.5, ge=0)

@@ -9,6 +9,7 @@ from pydantic import Field, PrivateAttr
 from mdfs.coarse.text_stats import cjk_ratio
 from mdfs.document import Document
 from mdfs.pipeline import Filter, register
+from mdfs.recipe_files import ModelPath
 
 
 def lid176_path() -> Path:
@@ -34,7 +35,7 @@ class Language(Filter):
     # was a sixth of the coarse stage); the first 1,000 characters took the same decisions as
     # 3,000 on every benchmark page and ccnet_labelled document (benchmarks/README.md).
     sample_chars: int = Field(1000, gt=0)
-    model_path: str | None = None
+    model_path: ModelPath | None = None
 
     _model: object = PrivateAttr(default=None)
 

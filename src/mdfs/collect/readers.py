@@ -9,6 +9,7 @@ is counted, and reading goes on with the next file.
 from __future__ import annotations
 
 import bz2
+import codecs
 import glob
 import gzip
 import io
@@ -16,7 +17,8 @@ import logging
 import lzma
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator
 from email.message import Message
 from typing import IO
 
@@ -24,9 +26,9 @@ import orjson
 import zstandard
 
 from mdfs.collect import books, sogou, wiki
-from mdfs.collect.encoding import DecodeError, decode_html
+from mdfs.collect.encoding import DecodeError, decode_html, decode_with_encoding
 from mdfs.document import Document
-from mdfs.storage import is_url
+from mdfs.storage import RUN_MARKER, is_url
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +89,17 @@ def input_size(path: str) -> int:
     return os.path.getsize(path)
 
 
-# A folder holding this is an `mdfs run` output: as an input it stands for its corpus/ alone
-# (never its removed documents, report or bookkeeping).
-RUN_MARKER = ".mdfs/run.json"
+def expand_inputs(inputs: list[str], on_error: OnError, exclude: str | None = None) -> list[str]:
+    """Files, directories (recursively) and globs → a sorted, de-duplicated list of files.
 
+    Nothing under the local folder `exclude` is listed: a run's output folder inside one of
+    its input folders would otherwise be read as input by the next run into it.
+    """
+    excluded = os.path.realpath(exclude) + os.sep if exclude else None
 
-def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
-    """Files, directories (recursively) and globs → a sorted, de-duplicated list of files."""
+    def wanted(path: str) -> bool:
+        return excluded is None or not (os.path.realpath(path) + os.sep).startswith(excluded)
+
     files: list[str] = []
     for item in inputs:
         if is_url(item):
@@ -102,15 +108,20 @@ def expand_inputs(inputs: list[str], on_error: OnError) -> list[str]:
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 on_error("missing_path", f"{item}: no file matches this pattern")
-            files.extend(m for m in matches if os.path.isfile(m))
+            for match in matches:
+                if not os.path.isdir(match) and wanted(match):
+                    files.extend(_regular_file(match, on_error))
         elif os.path.isdir(item):
             if os.path.isfile(os.path.join(item, RUN_MARKER)):
                 item = os.path.join(item, "corpus")  # a run's input is its kept documents
-            for root, dirs, names in os.walk(item):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
-        elif os.path.isfile(item):
-            files.append(item)
+            for root, dirs, names in os.walk(item, onerror=lambda e: _walk_error(e, on_error)):
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith(".") and wanted(os.path.join(root, d))
+                )
+                for name in sorted(n for n in names if not n.startswith(".")):
+                    files.extend(_regular_file(os.path.join(root, name), on_error))
+        elif os.path.exists(item):
+            files.extend(_regular_file(item, on_error))
         else:
             on_error("missing_path", f"{item}: no such file or directory")
     expanded: list[str] = []
@@ -160,6 +171,20 @@ def _name(path: str) -> str:
     return name
 
 
+def _regular_file(path: str, on_error: OnError) -> list[str]:
+    """[path] for a file to read; [] for a FIFO, device or socket, which reading would block
+    on or never finish (a broken symbolic link is kept: its reader says what is wrong)."""
+    if os.path.isfile(path) or not os.path.exists(path):
+        return [path]
+    on_error("not_a_file", f"{path}: not a regular file (a FIFO, device or socket); skipped")
+    return []
+
+
+def _walk_error(error: OSError, on_error: OnError) -> None:
+    kind = "permission_denied" if isinstance(error, PermissionError) else "missing_path"
+    on_error(kind, f"{error.filename}: {error.strerror or error}")
+
+
 def _expand_url(url: str, on_error: OnError) -> list[str]:
     import fsspec
 
@@ -188,19 +213,70 @@ def _expand_url(url: str, on_error: OnError) -> list[str]:
 
 
 def _open_bytes(path: str) -> IO[bytes]:
-    """Open a file, transparently decompressing gzip and zstd by their magic bytes."""
+    """Open a file, transparently decompressing gzip and zstd by their magic bytes.
+
+    Either raises EOFError when the file ends inside a compressed stream (a truncated file).
+    """
     raw = open_input(path)
     magic = raw.read(4)
     raw.seek(0)
     if magic[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw)
     if magic == b"\x28\xb5\x2f\xfd":
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(ZstdReader(raw))
     if magic[:3] == b"BZh":
         return bz2.BZ2File(raw)
     if magic == b"\xfd7zX":
         return lzma.LZMAFile(raw)
     return raw
+
+
+class ZstdReader(io.RawIOBase):
+    """A zstd stream, frame after frame, that raises EOFError when the input ends inside a
+    frame. zstandard's `stream_reader` ends silently there, so a truncated file read as a
+    shorter one, with its lost tail uncounted.
+    """
+
+    # Compressed bytes fed at a time: one zstd block of 4 bytes can inflate to 128 KB, so this
+    # bounds what one read may hold (16 MB) even for a decompression bomb.
+    FEED_BYTES = 512
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.decompressor = zstandard.ZstdDecompressor()
+        self.frame = self.decompressor.decompressobj()
+        self.in_frame = False
+        self.pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self.pending:
+            data = self.raw.read(self.FEED_BYTES)
+            if not data:
+                if self.in_frame:
+                    raise EOFError("zstd stream ends inside a frame: the file is truncated")
+                return 0
+            self.pending = memoryview(self._decompress(data))
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size
+
+    def _decompress(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            if self.frame.eof:  # concatenated frames, as `zstd` writes and reads them
+                self.frame = self.decompressor.decompressobj()
+            out.append(self.frame.decompress(data))
+            data = self.frame.unused_data if self.frame.eof else b""
+        self.in_frame = not self.frame.eof
+        return b"".join(out)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def detect_format(path: str) -> str | None:
@@ -220,6 +296,8 @@ def detect_format(path: str) -> str | None:
     try:
         with _open_bytes(path) as stream:
             head = stream.read(2048)
+    except PermissionError:
+        raise  # the file may be fine; the reader reports it as what it is
     except FILE_ERRORS:
         return None
     if sogou.looks_like_sogou(head):
@@ -244,29 +322,127 @@ def detect_format(path: str) -> str | None:
     return "txt"
 
 
+_BLANK_CHECK_BYTES = 1 << 20
+
+
+def _holds_only_whitespace(path: str) -> bool:
+    """True for a file whose (decompressed) content is blank: a gzip of nothing, blank lines."""
+    try:
+        with _open_bytes(path) as stream:
+            while chunk := stream.read(1 << 16):
+                if chunk.strip():
+                    return False
+    except FILE_ERRORS:
+        return False  # the format's reader reports the damage
+    return True
+
+
+# Digests FastWARC can check; a record with another (or none) is read unchecked.
+_VERIFIED_DIGESTS = ("sha1", "sha256", "sha512", "md5")
+# HTTP headers are part of a WARC block; they rarely exceed this.
+_HTTP_HEADER_ALLOWANCE = 65_536
+_RESYNC_WINDOW = 1 << 20
+
+
+def _next_warc_record(stream: IO[bytes], position: int, gzipped: bool) -> int | None:
+    """Where the next WARC record starts at or after `position`: a ``WARC/1.`` line, or in a
+    .warc.gz a gzip member whose text starts with one; None if there is none."""
+    marker = b"\x1f\x8b\x08" if gzipped else b"\nWARC/1."
+    while True:
+        stream.seek(position)
+        window = stream.read(_RESYNC_WINDOW)
+        found = window.find(marker)
+        while found != -1:
+            start = position + found + (0 if gzipped else 1)
+            if not gzipped or _member_holds_warc(stream, start):
+                return start
+            found = window.find(marker, found + 1)
+        if len(window) < _RESYNC_WINDOW:
+            return None
+        position += len(window) - len(marker) + 1
+
+
+def _member_holds_warc(stream: IO[bytes], start: int) -> bool:
+    stream.seek(start)
+    try:
+        return zlib.decompressobj(31).decompress(stream.read(4096), 16).startswith(b"WARC/")
+    except zlib.error:
+        return False
+
+
 class Reader:
     """Reads one input file at a time into documents.
 
     `max_document_bytes` bounds what one record may weigh; bigger ones are skipped and
     counted, because a 50 MB "page" is a dump or an attack, not an article.
+
+    Every unreadable record is passed to `on_error`, which counts it; only the first
+    `WARNINGS_PER_FILE` of a file are logged, then one line sums up the rest (a junk file
+    would otherwise write a thousand warning lines).
+
+    Ids are unique among the documents one reader yields: a repeated id (six JSONL records
+    with one id, WARC records sharing a WARC-Record-ID) gets the suffix ``#2``, ``#3``, …
+    in reading order, and keeps the original under ``meta["original_id"]``, so `review` and
+    `duplicate_of` always name one document.
     """
 
+    WARNINGS_PER_FILE = 5
+
     def __init__(self, on_error: OnError, max_document_bytes: int = 10_000_000) -> None:
-        self.on_error = on_error
+        self.count_error = on_error
         self.max_document_bytes = max_document_bytes
+        self.file_errors: Counter[str] = Counter()
+        self.ids_seen: dict[str, int] = {}
+
+    def on_error(self, kind: str, message: str) -> None:
+        self.count_error(kind, message)
+        self.file_errors[kind] += 1
+        if self.file_errors.total() <= self.WARNINGS_PER_FILE:
+            log.warning("%s: %s", kind, message)
 
     def read(self, path: str) -> Iterator[Document]:
-        fmt = detect_format(path)
-        if fmt is None:
-            self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
-            return
+        self.file_errors = Counter()
         try:
-            if input_size(path) == 0:
-                self.on_error("empty_file", f"{path}: empty file")
+            for document in self._read_file(path):
+                yield self._unique(document)
+        finally:
+            hidden = self.file_errors.total() - self.WARNINGS_PER_FILE
+            if hidden > 0:
+                kinds = ", ".join(f"{k} {n}" for k, n in self.file_errors.most_common())
+                log.warning(
+                    "%s: %d more unreadable records not shown (in all: %s)", path, hidden, kinds
+                )
+
+    def _read_file(self, path: str) -> Iterator[Document]:
+        try:
+            fmt = detect_format(path)
+            if fmt is None:
+                self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
+                return
+            size = input_size(path)
+            # a blank file is small (a gzip of nothing is 20 bytes): big ones are not read twice
+            blank = size <= _BLANK_CHECK_BYTES and fmt not in ("parquet", "epub")
+            if size == 0 or (blank and _holds_only_whitespace(path)):
+                self.on_error("empty_file", f"{path}: empty file (or only whitespace)")
                 return
             yield from getattr(self, f"_read_{fmt}")(path)
+        except PermissionError as error:
+            self.on_error("permission_denied", f"{path}: {error.strerror or error}")
         except FILE_ERRORS as error:
             self.on_error("corrupt_file", f"{path}: {type(error).__name__}: {error}")
+
+    def _unique(self, document: Document) -> Document:
+        seen = self.ids_seen.get(document.id, 0)
+        self.ids_seen[document.id] = seen + 1
+        if not seen:
+            return document
+        number = seen + 1
+        while f"{document.id}#{number}" in self.ids_seen:
+            number += 1
+        document.meta["original_id"] = document.id
+        document.id = f"{document.id}#{number}"
+        self.ids_seen[document.id] = 1
+        return document
 
     def _too_large(self, path: str, what: str, size: int) -> bool:
         if size <= self.max_document_bytes:
@@ -287,30 +463,69 @@ class Reader:
     # -- formats -------------------------------------------------------------------------
 
     def _read_warc(self, path: str) -> Iterator[Document]:
+        """WARC/WET records; a damaged one is counted and reading goes on after it.
+
+        A record whose block does not match its WARC-Block-Digest (a wrong Content-Length
+        that cut it short or swallowed the next record's header, flipped bytes) is counted as
+        corrupt_record and dropped. After a record or stretch that cannot be parsed, reading
+        resumes at the next record start found in the file (the next ``WARC/1.`` line, or the
+        next gzip member that holds one), so the records after the damage are read and
+        counted on their own.
+        """
         if path.split("::", 1)[0].lower().endswith((".arc", ".arc.gz")):
             yield from self._read_arc(path)
             return
+        with open_input(path) as stream:
+            # by name too: a damaged first member does not make the rest of a .warc.gz plain
+            gzipped = stream.read(2) == b"\x1f\x8b" or path.split("::", 1)[0].lower().endswith(
+                ".gz"
+            )
+            start: int | None = 0
+            damage: str | None = None  # an error seen, to count once its extent is known
+            while start is not None:
+                start, damage = yield from self._warc_records(path, stream, start, damage, gzipped)
+            if damage is not None:
+                self.on_error("corrupt_record", damage)
+
+    def _warc_records(
+        self, path: str, stream: IO[bytes], start: int, damage: str | None, gzipped: bool
+    ) -> Generator[Document, None, tuple[int | None, str | None]]:
+        """Records from byte `start` on, until the end (None) or the next place to resume."""
         # FastWARC (C++) parses and decompresses at 2-3x warcio's speed; only legacy ARC files,
         # which it cannot read, still go through warcio.
         from fastwarc.warc import ArchiveIterator, WarcRecordType
 
         wanted = WarcRecordType.response | WarcRecordType.conversion | WarcRecordType.resource
-        with open_input(path) as stream:
-            records = iter(ArchiveIterator(stream, record_types=wanted, parse_http=True))
-            while True:
-                try:
-                    record = next(records)
-                    document = self._fastwarc_document(path, record)
-                except StopIteration:
-                    return
-                except (ValueError, EOFError, zlib.error, OSError) as error:
-                    # a corrupt gzip member or record: the rest of the file cannot be trusted
-                    self.on_error("corrupt_record", f"{path}: {type(error).__name__}: {error}")
-                    return
+        stream.seek(start)
+        records = iter(ArchiveIterator(stream, parse_http=False))
+        last = None  # where the last record parsed starts
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return None, damage
+            except (ValueError, EOFError, zlib.error, OSError) as error:
+                message = f"{path}: at byte {last or start}: {type(error).__name__}: {error}"
+                if last is None:  # this very record is broken: count it, look past it
+                    self.on_error("corrupt_record", damage or message)
+                    return _next_warc_record(stream, start + 1, gzipped), None
+                # after a good record: what is broken shows once reading resumes
+                return _next_warc_record(stream, start + last + 1, gzipped), message
+            if damage is not None:  # junk between records, and this record is fine
+                self.on_error("corrupt_record", damage)
+                damage = None
+            last = record.stream_pos
+            if record.record_type & wanted:
+                document, intact = self._fastwarc_document(path, record)
+                if not intact:  # counted already; look for the next record from here
+                    return _next_warc_record(stream, start + last + 1, gzipped), None
                 if document is not None:
                     yield document
 
-    def _fastwarc_document(self, path: str, record) -> Document | None:
+    def _fastwarc_document(self, path: str, record) -> tuple[Document | None, bool]:
+        """The record as a document (or None, counted), and False when reading must resume by
+        looking for the next record: its block is damaged, or too large to trust its length
+        (a damaged Content-Length of 10**12 would otherwise skip every record after it)."""
         from fastwarc.warc import WarcRecordType
 
         kind = record.record_type
@@ -318,25 +533,43 @@ class Reader:
         url = headers.get("WARC-Target-URI")
         record_id = headers.get("WARC-Record-ID") or f"{path}#{url}"
         date = headers.get("WARC-Date")
+        declared = record.content_length  # the whole block, HTTP headers included
+        if self._too_large(path, f"record {url}", declared - _HTTP_HEADER_ALLOWANCE):
+            return None, False
+        digest = (headers.get("WARC-Block-Digest") or "").split(":", 1)[0].lower()
+        if digest in _VERIFIED_DIGESTS and not record.verify_block_digest(consume=False):
+            if record.content_length < declared:  # the file ended inside this record
+                self.on_error("truncated_record", f"{path}: {url}: record cut short")
+                return None, True
+            self.on_error(
+                "corrupt_record",
+                f"{path}: {url}: block does not match its WARC-Block-Digest "
+                "(wrong Content-Length or damaged bytes)",
+            )
+            return None, False
         if record.is_http:
+            record.parse_http()
             http = record.http_headers
             if kind == WarcRecordType.response and http.status_code not in (200, None):
                 self.on_error("non_200_response", f"{path}: {url}: HTTP status not 200")
-                return None  # the iterator skips the unread rest of the record
+                return None, True  # the iterator skips the unread rest of the record
             content_type = http.get("Content-Type") or ""
         else:
             content_type = headers.get("Content-Type") or ""
         # with HTTP parsed, content_length is what is left after the HTTP headers: the payload
         if self._too_large(path, f"record {url}", record.content_length):
-            return None
+            return None, True
         payload = record.reader.read(self.max_document_bytes + 1)
         if self._too_large(path, f"record {url}", len(payload)):
-            return None
+            return None, True
         if len(payload) < record.content_length:  # the file ended inside this record
             self.on_error("truncated_record", f"{path}: {url}: record cut short")
-            return None
+            return None, True
         conversion = kind == WarcRecordType.conversion
-        return self._record_document(path, record_id, url, date, content_type, payload, conversion)
+        document = self._record_document(
+            path, record_id, url, date, content_type, payload, conversion
+        )
+        return document, True
 
     def _read_arc(self, path: str) -> Iterator[Document]:
         from warcio.archiveiterator import ArchiveIterator
@@ -414,22 +647,62 @@ class Reader:
         )
 
     def _read_jsonl(self, path: str) -> Iterator[Document]:
-        with _open_bytes(path) as stream:
-            for number, line in enumerate(io.BufferedReader(stream), start=1):  # type: ignore[arg-type]
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
-                if self._too_large(path, f"line {number}", len(line)):
-                    continue
-                try:
-                    record = orjson.loads(line)
-                except orjson.JSONDecodeError as error:
-                    self.on_error("bad_json", f"{where}: {error}")
-                    continue
-                if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                    self.on_error("bad_record", f"{where}: no string field 'text'")
-                    continue
-                yield _record_document(record, path, number)
+        number = 0
+        self.jsonl_encoding: str | None = None
+        try:
+            with _open_bytes(path) as stream:
+                for number, line, size in bounded_lines(stream, self.max_document_bytes):
+                    if line is None:
+                        self._too_large(path, f"line {number}", size)
+                        continue
+                    if number == 1:
+                        line = line.removeprefix(codecs.BOM_UTF8)
+                    if not line.strip():
+                        continue
+                    document = self._json_document(path, number, line)
+                    if document is not None:
+                        yield document
+        except (
+            EOFError,
+            zlib.error,
+            zstandard.ZstdError,
+            gzip.BadGzipFile,
+            lzma.LZMAError,
+        ) as error:
+            # the lines after the damage cannot be read, and how many there were is unknown
+            self.on_error(
+                "corrupt_file",
+                f"{path}: {type(error).__name__}: {error}; lost everything after line {number}",
+            )
+
+    def _json_document(self, path: str, number: int, line: bytes) -> Document | None:
+        where = f"{path}:{number}"
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            record = self._json_in_other_encoding(line)
+            if record is None:
+                self.on_error("bad_json", f"{where}: {error}")
+                return None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            self.on_error("bad_record", f"{where}: no string field 'text'")
+            return None
+        return _record_document(record, path, number)
+
+    def _json_in_other_encoding(self, line: bytes) -> object | None:
+        """A JSON line that is not UTF-8 (a GBK dump), decoded as a page is; None if it is
+        UTF-8 and simply not JSON, or no encoding makes it JSON. The encoding found for one
+        line is tried first for the next (`jsonl_encoding`, set per file)."""
+        try:
+            line.decode("utf-8")
+            return None
+        except UnicodeDecodeError:
+            pass
+        try:
+            text, self.jsonl_encoding = decode_with_encoding(line, self.jsonl_encoding)
+            return orjson.loads(text)
+        except (DecodeError, orjson.JSONDecodeError):
+            return None
 
     def _read_parquet(self, path: str) -> Iterator[Document]:
         import pyarrow as pa
@@ -448,8 +721,11 @@ class Reader:
         number = 0
         try:
             for batch in table.iter_batches(batch_size=1024, columns=columns):
-                for record in batch.to_pylist():
+                for record in _parquet_rows(batch):
                     number += 1
+                    if record is None:
+                        self.on_error("bad_record", f"{path}: row {number}: not valid UTF-8")
+                        continue
                     if not isinstance(record.get("text"), str):
                         self.on_error("bad_record", f"{path}: row {number}: 'text' is not a string")
                         continue
@@ -496,6 +772,53 @@ class Reader:
             yield Document(id=path, text=text, source=path, url=None, meta={"format": fmt})
         else:
             yield from books.book_documents(path, text, {"format": fmt})
+
+
+LINE_CHUNK_BYTES = 1 << 20
+
+
+def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(number, line, size) for each line of `stream`, without its newline; a line over `limit`
+    bytes comes as None with its size, and is never held whole: memory stays under
+    `limit` + `LINE_CHUNK_BYTES` whatever the file holds (one 1 GiB line in a 1 MB gzip).
+    """
+    pending = bytearray()
+    dropped = 0  # bytes of an over-long line already let go
+    number = 0
+    while chunk := stream.read(LINE_CHUNK_BYTES):
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end == -1 else chunk[start:end]
+            if dropped or len(pending) + len(piece) > limit:
+                dropped += len(pending) + len(piece)
+                pending.clear()
+            else:
+                pending += piece
+            if end == -1:
+                break
+            number += 1
+            yield number, None if dropped else bytes(pending), dropped or len(pending)
+            pending.clear()
+            dropped = 0
+            start = end + 1
+    if pending or dropped:
+        yield number + 1, None if dropped else bytes(pending), dropped or len(pending)
+
+
+def _parquet_rows(batch) -> Iterator[dict | None]:
+    """The rows of a parquet batch; None for a row whose strings are not valid UTF-8 (a
+    damaged file: pyarrow raises for the whole batch, so its rows are then taken one by one)."""
+    try:
+        yield from batch.to_pylist()
+        return
+    except UnicodeDecodeError:
+        pass
+    for index in range(batch.num_rows):
+        try:
+            yield batch.slice(index, 1).to_pylist()[0]
+        except UnicodeDecodeError:
+            yield None
 
 
 def _record_document(record: dict, path: str, number: int) -> Document:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -17,8 +18,29 @@ log = logging.getLogger(__name__)
 _JOB: ShardJob | None = None
 
 
-def _init_worker(job: ShardJob) -> None:
+def die_with_parent(parent: int) -> None:
+    """Make this worker process die when the run's process does.
+
+    A pool worker blocks waiting for its next task; if the parent is killed alone (by the
+    OOM killer, or kill -9 of its PID), nothing would ever wake it, and it would hold its
+    memory (and the output's lock) for ever. Linux can send a signal on the parent's death;
+    elsewhere the pool's own shutdown on a normal exit has to do.
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the call: no signal will come
+        os._exit(1)
+
+
+def _init_worker(job: ShardJob, parent: int) -> None:
     global _JOB
+    die_with_parent(parent)
     _JOB = job
 
 
@@ -55,7 +77,10 @@ class LocalEngine(Engine):
         if self._pool is None:  # made when first needed, then kept for the run's phases
             context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_init_worker, initargs=(job,)
+                self.workers,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(job, os.getpid()),
             )
         futures = [self._pool.submit(_run_in_worker, task) for task in tasks]
         for future in as_completed(futures):

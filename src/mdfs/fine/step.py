@@ -12,6 +12,7 @@ from pydantic import Field, PrivateAttr
 from mdfs.document import Document, Removed
 from mdfs.fine.scoring import DocumentScore, Scorer, load_scorer, score_documents
 from mdfs.pipeline import Step, register
+from mdfs.recipe_files import ModelPath
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ class QualityClassifier(Step):
     """
 
     name = "quality_classifier"
-    model: str | None = None  # model dir (bert) or .bin file (fasttext); None: the shipped one
+    model: ModelPath | None = (
+        None  # model dir (bert) or .bin file (fasttext); None: the shipped one
+    )
     backend: Literal["bert", "fasttext"] = "bert"
     high_threshold: float = Field(0.5, ge=0, le=1)
     ad_threshold: float = Field(0.5, ge=0, le=1)

@@ -2,8 +2,10 @@
 
 Crawled text is hostile, so every value that reaches a page goes through `esc`, pages carry
 a Content-Security-Policy that allows no script at all, and every request must carry the
-token printed at start (in the URL once, then in a cookie). The server binds to 127.0.0.1
-unless told otherwise.
+token printed at start (in the URL once, then in a cookie). A POST must also carry the form
+token that only this server's own pages hold, and come from this server's origin: the cookie
+alone would let any page on another port of 127.0.0.1 (same-site for SameSite=Strict) label
+in the reviewer's name. The server binds to 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 
 MAX_SHOWN_CHARS = 20_000  # a 10 MB page would stall the browser; the start says enough
 MAX_BODY_BYTES = 16_384
+SOCKET_TIMEOUT_S = 30  # a client that stops sending must not hold a thread for ever
+LOCAL_PATH = re.compile(r"/[\w./-]*")  # where a redirect may point: a path here, not //host
 REVIEWER_NAME = re.compile(r"[\w.@ -]{1,64}")
 ACCESS_KEYS = {"high": "h", "low": "l", "ad": "a", SKIP: "s"}
 
@@ -78,6 +82,9 @@ class Request:
     query: dict[str, str]
     cookies: dict[str, str]
     form: dict[str, str] = field(default_factory=dict)
+    origin: str | None = None  # the Origin header: which site's page sent this request
+    host: str | None = None  # the Host header
+    fetch_site: str | None = None  # Sec-Fetch-Site: same-origin, same-site, cross-site, none
 
 
 @dataclass
@@ -103,6 +110,7 @@ class ReviewApp:
         self.summary = summary
         self.default_reviewer = reviewer
         self.token = token or secrets.token_urlsafe(24)
+        self.form_token = secrets.token_urlsafe(24)  # in this server's forms only, never a cookie
         self.port = 0
 
     # Cookies are per host, not per port: name them by port, so two review servers on one
@@ -122,16 +130,35 @@ class ReviewApp:
         # Bytes: compare_digest refuses non-ASCII str, and a stranger's guess must get a 403.
         return secrets.compare_digest(given.encode(), self.token.encode())
 
+    def is_forged(self, request: Request) -> bool:
+        """A POST not sent by a form of this server: without the form token (which a page
+        elsewhere cannot read), or, as the browser tells, from another site or origin.
+        (With Referrer-Policy no-referrer a browser sends `Origin: null` even for this
+        server's own forms, so null proves nothing either way.)"""
+        given = request.form.get("form_token", "")
+        if not secrets.compare_digest(given.encode(), self.form_token.encode()):
+            return True
+        if request.fetch_site in ("same-site", "cross-site"):
+            return True
+        if request.origin in (None, "null"):
+            return False
+        return request.origin != f"http://{request.host}"
+
     def handle(self, request: Request) -> Response:
         given = request.query.get("token")
         if given is not None and self.is_token(given):
             # Trade the token in the URL for a cookie, and drop it from the address bar.
             rest = {k: v for k, v in request.query.items() if k != "token"}
-            location = request.path + (f"?{urlencode(rest)}" if rest else "")
+            # only a path of this server: browsers read `/\\evil.example` as //evil.example
+            path = request.path if LOCAL_PATH.fullmatch(request.path) else "/"
+            path = "/" if path.startswith("//") else path
+            location = path + (f"?{urlencode(rest)}" if rest else "")
             return redirect(location, [self.cookie(self.token_cookie, self.token)])
         if not self.is_token(request.cookies.get(self.token_cookie, "")):
             return self.error(403, "Forbidden: open the address `mdfs review` printed at start.")
 
+        if request.method == "POST" and self.is_forged(request):
+            return self.error(403, "Forbidden: send labels from the review page itself.")
         reviewer = self.reviewer_of(request)
         routes: dict[tuple[str, str], Callable[[Request, str], Response]] = {
             ("GET", "/"): self.document_page,
@@ -205,6 +232,7 @@ source: {esc(record.get("source"))}<br>url: {esc(record.get("url"))}</p>
 {current_html}</p>
 <form method="post" action="/label" class="labels">
 <input type="hidden" name="id" value="{esc(doc_id)}">
+<input type="hidden" name="form_token" value="{esc(self.form_token)}">
 {buttons}
 </form>
 {cut}<pre class="text" id="text">{esc(shown)}</pre>
@@ -271,6 +299,7 @@ then <code>mdfs train-classifier --data corrections.jsonl --output MODEL_DIR</co
 <nav><a href="/">Label</a><a href="/agreement">Agreement</a><a href="/export">Export</a></nav>
 <form method="post" action="/reviewer" class="meta">Reviewing as
 <input name="name" value="{esc(reviewer)}" size="16" aria-label="reviewer">
+<input type="hidden" name="form_token" value="{esc(self.form_token)}">
 <button type="submit">change</button>
 · <span id="progress">{done} of {len(self.sample)} labelled</span></form>
 <h1>{esc(title)}</h1>
@@ -344,6 +373,7 @@ class Handler(BaseHTTPRequestHandler):
     server: ReviewServer
     server_version = "mdfs-review"
     sys_version = ""
+    timeout = SOCKET_TIMEOUT_S
 
     def do_GET(self) -> None:
         self.serve("GET")
@@ -359,10 +389,20 @@ class Handler(BaseHTTPRequestHandler):
             cookies = {name: morsel.value for name, morsel in jar.items()}
         except CookieError:
             pass
-        request = Request(method, url.path, dict(parse_qsl(url.query)), cookies)
+        request = Request(
+            method, url.path, dict(parse_qsl(url.query)), cookies,
+            origin=self.headers.get("Origin"), host=self.headers.get("Host"),
+            fetch_site=self.headers.get("Sec-Fetch-Site"),
+        )  # fmt: skip
         if method == "POST":
-            length = int(self.headers.get("Content-Length") or 0)
+            declared = (self.headers.get("Content-Length") or "0").strip()
+            if not declared.isascii() or not declared.isdigit():  # "abc", "1e3", "-1"
+                self.close_connection = True
+                self.send(Response(400, b"Bad Content-Length."))
+                return
+            length = int(declared)
             if length > MAX_BODY_BYTES:
+                self.close_connection = True
                 self.send(Response(413, b"Request too large."))
                 return
             raw = self.rfile.read(length).decode("utf-8", "replace")
