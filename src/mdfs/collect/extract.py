@@ -25,6 +25,8 @@ from typing import NamedTuple
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
+from mdfs.collect.thread import thread_posts
+
 log = logging.getLogger(__name__)
 
 # Real pages are under 2 MB of HTML; larger ones are mostly inline scripts, data blobs or
@@ -38,6 +40,9 @@ _NOT_TEXT_CLOSE = {
     None: re.compile(r"-->"),
 }
 
+# Dialogs (cookie consent, user cards) and what the page hides from screen readers are not
+# the page's text; thread.py skips the same elements.
+NOT_PAGE_TEXT = "[role=dialog], [role=alertdialog], [aria-hidden=true], [hidden]"
 # a tag inside one line: the rendering writes each tag on one line, attributes included
 _TAG_IN_LINE = re.compile(r"<[^>\n]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
@@ -86,6 +91,9 @@ class LineScoring:
 
 
 DEFAULT_SCORING = LineScoring()
+# A page is a thread when its posts hold this share of the article region's prose lines.
+THREAD_COVERAGE = 0.8
+THREAD_PROSE_CHARS = 20
 
 
 class _Line(NamedTuple):  # a tuple: a page has hundreds of lines, a dataclass costs 4x more
@@ -116,13 +124,39 @@ def _extract(html: str, scoring: LineScoring) -> str:
     if len(html) > MAX_HTML_CHARS:
         html = _drop_scripts(html)[:MAX_HTML_CHARS]
     html = html.replace("\x00", "")  # NULs make some parsers stop early; they are never text
-    lines = _render_lines(html)
-    region = _best_region(lines, scoring)
-    region = _trim_edges(region, scoring)
-    kept = [
-        line.text for line in region if line.link_chars <= scoring.max_link_density * line.chars
-    ]
-    return "\n".join(kept)
+    article = _article_lines(_render_lines(html), scoring)
+    posts = thread_posts(html)
+    if len(posts) >= 2:
+        thread = _thread_lines(posts, scoring)
+        if _is_thread(thread, article):
+            return "\n".join(thread)
+    return "\n".join(article)
+
+
+def _thread_lines(posts: list[str], scoring: LineScoring) -> list[str]:
+    # one rendering for all posts; the <div> around each keeps two posts off one line
+    lines = _render_lines("".join(f"<div>{post}</div>" for post in posts))
+    return [line.text for line in lines if not line.footer and not _link_heavy(line, scoring)]
+
+
+def _is_thread(thread: list[str], article: list[str]) -> bool:
+    """The posts hold the article's prose: the best region was one post, or several with
+    the user names and dates between them; a comment list beside an article never does."""
+    prose = [line for line in article if len(line) >= THREAD_PROSE_CHARS]
+    if not prose:
+        return bool(thread)
+    posts_text = "\n".join(thread)
+    covered = sum(len(line) for line in prose if line in posts_text)
+    return covered >= THREAD_COVERAGE * sum(len(line) for line in prose)
+
+
+def _article_lines(lines: list[_Line], scoring: LineScoring) -> list[str]:
+    region = _trim_edges(_best_region(lines, scoring), scoring)
+    return [line.text for line in region if not _link_heavy(line, scoring)]
+
+
+def _link_heavy(line: _Line, scoring: LineScoring) -> bool:
+    return line.link_chars > scoring.max_link_density * line.chars
 
 
 def _drop_scripts(html: str) -> str:
@@ -148,8 +182,12 @@ def _drop_scripts(html: str) -> str:
 def _render_lines(html: str) -> list[_Line]:
     # main_content=False on purpose: the region choice below does the boilerplate removal, and
     # resiliparse's own heuristics drop text hidden until scripts run (WeChat articles).
+    tree = HTMLTree.parse(html)
+    if tree.body is not None:
+        for node in tree.body.query_selector_all(NOT_PAGE_TEXT):
+            node.decompose()
     rendered = extract_plain_text(
-        HTMLTree.parse(html),
+        tree,
         preserve_formatting="minimal_html",
         main_content=False,
         links=True,
