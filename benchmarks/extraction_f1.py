@@ -107,7 +107,10 @@ def run(pages: list[Page], show_pages: bool) -> None:
     seconds: dict[tuple[str, str], float] = defaultdict(float)
     empty: dict[str, int] = Counter()
     if show_pages:
-        print(f"{'set':8} {'split':5} {'page':8} {'site':34} " + "".join(f"{n:>12}" for n in EXTRACTORS))
+        print(
+            f"{'set':8} {'split':5} {'page':8} {'site':34} "
+            + "".join(f"{n:>12}" for n in EXTRACTORS)
+        )
     for page in pages:
         row = []
         for name, extract in EXTRACTORS.items():

@@ -40,9 +40,9 @@ _NOT_TEXT_CLOSE = {
     None: re.compile(r"-->"),
 }
 
-# Dialogs (cookie consent, user cards) and what the page hides from screen readers are not
+# Dialogs (cookie consent, user cards) are not
 # the page's text; thread.py skips the same elements.
-NOT_PAGE_TEXT = "[role=dialog], [role=alertdialog], [aria-hidden=true], [hidden]"
+NOT_PAGE_TEXT = "[role=dialog], [role=alertdialog]"
 # a tag inside one line: the rendering writes each tag on one line, attributes included
 _TAG_IN_LINE = re.compile(r"<[^>\n]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
@@ -125,7 +125,7 @@ def _extract(html: str, scoring: LineScoring) -> str:
         html = _drop_scripts(html)[:MAX_HTML_CHARS]
     html = html.replace("\x00", "")  # NULs make some parsers stop early; they are never text
     article = _article_lines(_render_lines(html), scoring)
-    posts = thread_posts(html)
+    posts = thread_posts(_drop_scripts(html))
     if len(posts) >= 2:
         thread = _thread_lines(posts, scoring)
         if _is_thread(thread, article):
