@@ -95,7 +95,8 @@ def load_sets(data: Path, names: list[str]) -> list[Page]:
         "forum": data / "main_text" / "forum_other_languages",
         "zh_forum": ZH_FORUM,
     }
-    return [page for name in names for page in load_gold(folders[name], name)]
+    present = [name for name in names if (folders[name] / "gold.json").exists()]
+    return [page for name in present for page in load_gold(folders[name], name)]
 
 
 def mean(values: list[float]) -> float:

@@ -157,3 +157,51 @@ def test_a_page_without_main_text_is_removed_with_its_html() -> None:
     )
     assert isinstance(item, Removed) and item.reason == "no_main_text"
     assert item.document.text == page  # what the step was given, to see why
+
+
+# -- threads, list pages, fallback -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["phpbb_debian", "flaskbb"])
+def test_thread_keeps_every_post_in_order(name: str) -> None:
+    html, gold = load(name)
+    text = extract_main_text(html)
+    assert char_f1(text, gold) >= 0.9
+    # every post body's opening line comes out, in the page's order
+    firsts = {
+        "phpbb_debian": [
+            "Hello guys!",
+            "There are several places, where such upgradings are stored:",
+        ],
+        "flaskbb": [
+            "Hello i want to install FlaskBB on windows 10",
+            "Could you elaborate a bit more",
+            "i didn't understand how to do it on windows",
+            "While it is recommended to install the dependencies",
+            "my comment goes here for the test",
+        ],
+    }[name]
+    positions = [text.find(first) for first in firsts]
+    assert -1 not in positions and positions == sorted(positions)
+
+
+def test_thread_drops_user_names_dates_and_buttons() -> None:
+    html, _ = load("phpbb_debian")
+    text = extract_main_text(html)
+    for chrome in ["kikinder", "Joined: 2023-10-30", "Post Reply", "Quote", "Posts: 3"]:
+        assert chrome not in text
+
+
+def test_board_list_page_yields_little() -> None:
+    html = (PAGES / "discuz_board_list.html").read_text(encoding="utf-8")
+    assert len(extract_main_text(html)) < 100
+
+
+def test_fallback_adds_what_the_primary_missed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mdfs.collect.extract as extract
+
+    html, _ = load("talkyard_short")
+    text = extract_main_text(html)  # the line scores find one short post: trafilatura tries
+    assert "Progress!" in text and "da fuq is going on?" in text
+    monkeypatch.setattr(extract, "FALLBACK_BELOW_CHARS", 0)
+    assert extract_main_text(html) == "My issue is this, da fuq is going on?"

@@ -94,6 +94,9 @@ DEFAULT_SCORING = LineScoring()
 # A page is a thread when its posts hold this share of the article region's prose lines.
 THREAD_COVERAGE = 0.8
 THREAD_PROSE_CHARS = 20
+THREAD_DISTINCT_SHARE = 0.5  # of a thread's lines, at least this share are distinct
+# Below this many characters the primary found no main text: a fallback extractor gets a try.
+FALLBACK_BELOW_CHARS = 50
 
 
 class _Line(NamedTuple):  # a tuple: a page has hundreds of lines, a dataclass costs 4x more
@@ -124,27 +127,59 @@ def _extract(html: str, scoring: LineScoring) -> str:
     if len(html) > MAX_HTML_CHARS:
         html = _drop_scripts(html)[:MAX_HTML_CHARS]
     html = html.replace("\x00", "")  # NULs make some parsers stop early; they are never text
-    article = _article_lines(_render_lines(html), scoring)
+    lines = _render_lines(html)
+    article = _article_lines(lines, scoring)
+    text = "\n".join(article)
     posts = thread_posts(_drop_scripts(html))
     if len(posts) >= 2:
         thread = _thread_lines(posts, scoring)
         if _is_thread(thread, article):
-            return "\n".join(thread)
-    return "\n".join(article)
+            text = "\n".join(thread)
+    if _count_chars(text) < FALLBACK_BELOW_CHARS and not _link_page(lines, scoring):
+        fallback = _fallback(html)
+        if _mostly_prose(fallback) and _count_chars(fallback) > _count_chars(text):
+            text = fallback
+    return text
+
+
+def _link_page(lines: list[_Line], scoring: LineScoring) -> bool:
+    """Most of the page's text is links: a list or navigation page, where the fallback
+    (seconds on a large portal page) finds no article either."""
+    chars = sum(line.chars for line in lines)
+    return sum(line.link_chars for line in lines) > scoring.max_link_density * chars
+
+
+def _mostly_prose(text: str) -> bool:
+    """Most characters sit in distinct lines of prose length: not a menu or a list of
+    titles, which fallback extractors return from list pages."""
+    lines = text.splitlines()
+    prose = {line for line in lines if len(line) >= THREAD_PROSE_CHARS}
+    return 2 * sum(map(len, prose)) >= sum(map(len, lines)) > 0
+
+
+def _fallback(html: str) -> str:
+    """trafilatura's text: its own fallbacks (readability, jusText) find articles the line
+    scores miss (a single long paragraph between link-heavy lines). ~15x the primary's
+    time, paid on the few pages where the primary found (almost) nothing."""
+    import trafilatura  # imported here: it costs ~0.5 s, and most pages never need it
+
+    return trafilatura.extract(html, include_comments=False, fast=True) or ""
 
 
 def _thread_lines(posts: list[str], scoring: LineScoring) -> list[str]:
     # one rendering for all posts; the <div> around each keeps two posts off one line
     lines = _render_lines("".join(f"<div>{post}</div>" for post in posts))
-    return [line.text for line in lines if not line.footer and not _link_heavy(line, scoring)]
+    kept = [line.text for line in lines if not line.footer and not _link_heavy(line, scoring)]
+    # A share button or a "reply" box repeated under every item of a list page is no thread.
+    return kept if len(set(kept)) >= THREAD_DISTINCT_SHARE * len(kept) else []
 
 
 def _is_thread(thread: list[str], article: list[str]) -> bool:
     """The posts hold the article's prose: the best region was one post, or several with
     the user names and dates between them; a comment list beside an article never does."""
     prose = [line for line in article if len(line) >= THREAD_PROSE_CHARS]
-    if not prose:
-        return bool(thread)
+    if not prose or not thread:  # no prose anywhere: a list or navigation page
+        return False
     posts_text = "\n".join(thread)
     covered = sum(len(line) for line in prose if line in posts_text)
     return covered >= THREAD_COVERAGE * sum(len(line) for line in prose)
