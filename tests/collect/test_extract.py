@@ -205,3 +205,25 @@ def test_fallback_adds_what_the_primary_missed(monkeypatch: pytest.MonkeyPatch) 
     assert "Progress!" in text and "da fuq is going on?" in text
     monkeypatch.setattr(extract, "FALLBACK_BELOW_CHARS", 0)
     assert extract_main_text(html) == "My issue is this, da fuq is going on?"
+
+
+def test_short_news_flash_survives_the_default_rules() -> None:
+    from mdfs.collect.steps import Extract
+    from mdfs.document import Document
+    from mdfs.recipe import load_recipe
+
+    html = (PAGES / "hexun_flash.html").read_text(encoding="utf-8")
+    document = Document(id="flash", text=html, source="t", meta={"format": "html"})
+    (extracted,) = Extract().run(iter([document]))
+    assert extracted.text.startswith("据财联社9月26日消息")
+    assert len(extracted.text) < 200  # shorter than ChineseWebText's min_chars
+    (rules,) = [step for step in load_recipe().steps if step.name == "quality_rules"]
+    assert rules.keep(extracted) is True
+    # what the exception does not let through: a title, a footer, a cut-off teaser
+    for text in [
+        "京津冀交通一体化建设取得积极成效 下一步将打造三地综合立体交通网络",
+        "网站首页 | 关于我们 | 联系我们 | 版权所有 © 2020 某某公司 保留所有权利。",
+        "据财联社9月26日消息，今日从交通运输部行新闻发布会获悉，目前京津冀交通一体化建设各项"
+        "工作取得积极成效，下一步将着力打造三地综合立体交通网络，实现区域内快速铁路覆盖",
+    ]:
+        assert rules.keep(Document(id="x", text=text, source="t")) == "too_short"
