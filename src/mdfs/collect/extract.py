@@ -94,6 +94,7 @@ DEFAULT_SCORING = LineScoring()
 # A page is a thread when its posts hold this share of the article region's prose lines.
 THREAD_COVERAGE = 0.8
 THREAD_PROSE_CHARS = 20
+THREAD_SKIP_SHARE = 0.9  # ... unless the article region holds this share of the page's prose
 THREAD_DISTINCT_SHARE = 0.5  # of a thread's lines, at least this share are distinct
 # Below this many characters the primary found no main text: a fallback extractor gets a try.
 FALLBACK_BELOW_CHARS = 50
@@ -128,9 +129,13 @@ def _extract(html: str, scoring: LineScoring) -> str:
         html = _drop_scripts(html)[:MAX_HTML_CHARS]
     html = html.replace("\x00", "")  # NULs make some parsers stop early; they are never text
     lines = _render_lines(html)
-    article = _article_lines(lines, scoring)
+    region = _trim_edges(_best_region(lines, scoring), scoring)
+    article = [line.text for line in region if not _link_heavy(line, scoring)]
     text = "\n".join(article)
-    posts = thread_posts(_drop_scripts(html))
+    # Where the region already holds (nearly) all of the page's prose, posts could add
+    # nothing: the second parse is skipped (a third of the article pages).
+    holds_all = _prose_chars(region, scoring) >= THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
+    posts = [] if holds_all else thread_posts(_drop_scripts(html))
     if len(posts) >= 2:
         thread = _thread_lines(posts, scoring)
         if _is_thread(thread, article):
@@ -185,9 +190,12 @@ def _is_thread(thread: list[str], article: list[str]) -> bool:
     return covered >= THREAD_COVERAGE * sum(len(line) for line in prose)
 
 
-def _article_lines(lines: list[_Line], scoring: LineScoring) -> list[str]:
-    region = _trim_edges(_best_region(lines, scoring), scoring)
-    return [line.text for line in region if not _link_heavy(line, scoring)]
+def _prose_chars(lines: list[_Line], scoring: LineScoring) -> int:
+    return sum(
+        line.chars
+        for line in lines
+        if line.chars >= THREAD_PROSE_CHARS and not _link_heavy(line, scoring)
+    )
 
 
 def _link_heavy(line: _Line, scoring: LineScoring) -> bool:
