@@ -40,8 +40,7 @@ _NOT_TEXT_CLOSE = {
     None: re.compile(r"-->"),
 }
 
-# Dialogs (cookie consent, user cards) are not
-# the page's text; thread.py skips the same elements.
+# Dialogs (cookie consent, user cards) are not the page's text; thread.py drops them too.
 NOT_PAGE_TEXT = "[role=dialog], [role=alertdialog]"
 # a tag inside one line: the rendering writes each tag on one line, attributes included
 _TAG_IN_LINE = re.compile(r"<[^>\n]*>")

@@ -30,8 +30,8 @@ _RECORD_TAGS = ("div", "article", "section", "li", "td", "blockquote", "dd", "ma
 # compiled once: an XPath string given to el.xpath() is compiled on every call
 _NON_SPACE_CHARS = etree.XPath("string-length(translate(string(), ' \t\n\r\u00a0', ''))")
 _LINK_TEXT = etree.XPath(".//a//text()")
-# Dialogs (cookie consent, user cards) and what the page hides: as extract.NOT_PAGE_TEXT
-_HIDDEN = "//*[@role='dialog' or @role='alertdialog' or @aria-hidden='true' or @hidden]"
+# Dialogs (cookie consent, user cards): not the page's text (extract.NOT_PAGE_TEXT likewise)
+_DIALOGS = etree.XPath("//*[@role='dialog' or @role='alertdialog']")
 _DIGITS = re.compile(r"\d+")
 # Links count against a group: a post body links little, a menu or a list of titles is links.
 LINK_WEIGHT = 2.0
@@ -61,7 +61,7 @@ def thread_posts(html: str) -> list[str]:
     if root is None:
         return []
     etree.strip_elements(root, *_NOT_SHOWN, with_tail=False)
-    for el in root.xpath(_HIDDEN):
+    for el in _DIALOGS(root):
         _remove(el)
     group = _thread_group(root)
     if group is None:
