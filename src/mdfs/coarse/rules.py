@@ -4,8 +4,9 @@ Defaults and where they come from:
 - `min_chars=200`, `min_mean_line_chars=10`: ChineseWebText's preparation rules.
 - `min_complete_chars=80`: MDFS's own. A news flash or a photo caption is a complete document
   in 100-200 characters (财联社 flashes, 证券时报 briefs); below `min_chars` a text is kept
-  from this length when it reads as finished prose: its last line ends a sentence and it has
-  at least `min_complete_clauses` clause marks (a title, a menu or a cut-off teaser has not).
+  from this length when it reads as finished prose: a sentence ends in its last 20 characters
+  (a photo credit may follow) and it has at least `min_complete_clauses` clause marks (a
+  title, a menu or a cut-off teaser has not).
 - `max_repeated_ngram_char_fraction=0.5` over 13-grams: ChineseWebText (a character is
   "repeated" when it lies inside a 13-character n-gram that occurs more than once).
 - `max_duplicate_line_fraction=0.3`, `max_duplicate_line_char_fraction=0.2`,
@@ -25,15 +26,18 @@ from mdfs.coarse.text_stats import DIGIT, visible_length
 from mdfs.document import Document
 from mdfs.pipeline import Filter, register
 
-# Where a sentence may end: the full stop family, optionally inside closing quotes/brackets.
-_SENTENCE_END = re.compile(r"[。！？!?.…][”’」』）)\"']*$")
+# A sentence end, near the end of the text: a photo credit ("新华社记者 李梦馨 摄") or an
+# editor's name may follow the last sentence of a complete news item.
+_SENTENCE_END = re.compile(r"[。！？!?…]")
+_SENTENCE_END_WITHIN = 20
 _CLAUSE_MARK = re.compile(r"[，。！？；：、,!?;]")
 
 
 def reads_complete(text: str, min_clauses: int) -> bool:
-    """Finished prose: the text ends a sentence and has clauses, not a title or a teaser."""
+    """Finished prose: a sentence ends near the end and it has clauses; a title, a menu or a
+    cut-off teaser has not."""
     return (
-        _SENTENCE_END.search(text.rstrip()) is not None
+        _SENTENCE_END.search(text.rstrip()[-_SENTENCE_END_WITHIN:]) is not None
         and len(_CLAUSE_MARK.findall(text)) >= min_clauses
     )
 
