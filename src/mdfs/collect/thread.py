@@ -54,15 +54,17 @@ def thread_posts(html: str) -> list[str]:
 
     Scripts and styles are best cut from ``html`` before (extract.py does): libxml2 parses
     half the bytes, and UTF-8 bytes faster than a str."""
+    data = html.encode("utf-8", errors="replace")
     try:
-        root = etree.fromstring(html.encode("utf-8", errors="replace"), _PARSER)
+        root = etree.fromstring(data, _PARSER)
     except (etree.ParserError, ValueError):
         return []
     if root is None:
         return []
     etree.strip_elements(root, *_NOT_SHOWN, with_tail=False)
-    for el in _DIALOGS(root):
-        _remove(el)
+    if b"dialog" in data:  # the search costs a walk over the tree; most pages have none
+        for el in _DIALOGS(root):
+            _remove(el)
     group = _thread_group(root)
     if group is None:
         return []
