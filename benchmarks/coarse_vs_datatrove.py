@@ -12,7 +12,8 @@
    everything goes to a temporary directory.
 2. Runs, one after the other on the same files:
    - the floor: FastWARC (which MDFS's reader uses) and warcio iterating the records and
-     reading every payload, nothing else, in one process;
+     reading every payload, nothing else, in one process; and the extraction floor: FastWARC
+     plus resiliparse's ``extract_plain_text(main_content=True)`` of every payload;
    - ``mdfs run`` with a recipe of the coarse steps only (extract, normalize, boilerplate,
      language, quality_rules, keywords, pii, exact_dedup), one shard per file, for each
      ``--workers``;
@@ -289,14 +290,20 @@ from pathlib import Path
 files = sorted(Path(sys.argv[2]).glob("*.warc.gz"))
 start = time.perf_counter()
 records = payload = 0
-if sys.argv[1] == "fastwarc":
+if sys.argv[1] in ("fastwarc", "extraction"):
     from fastwarc.warc import ArchiveIterator, WarcRecordType
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+    extract = sys.argv[1] == "extraction"
     for path in files:
         with open(path, "rb") as stream:
             for record in ArchiveIterator(stream, record_types=WarcRecordType.response,
                                           parse_http=True):
-                payload += len(record.reader.read())
+                data = record.reader.read()
+                payload += len(data)
                 records += 1
+                if extract:
+                    extract_plain_text(HTMLTree.parse_from_bytes(data), main_content=True)
 else:
     from warcio.archiveiterator import ArchiveIterator
     for path in files:
@@ -311,13 +318,18 @@ print(records, payload, time.perf_counter() - start)
 
 
 def floor(data: Input, library: str) -> Measure:
-    """Decompress and parse every record, read every payload; no decoding, in one process."""
+    """Decompress and parse every record, read every payload; no decoding, in one process.
+
+    ``extraction``: FastWARC as ``fastwarc`` plus resiliparse's own main-content extraction
+    of every payload (its encoding detection included): the least any pipeline that turns
+    WARC records into page text does, the "extraction floor"."""
     stdout, usage = run_measured([sys.executable, "-c", FLOOR_CODE, library, str(data.directory)])
     records, _payload, seconds = stdout.split()
     # the loop's own time: the interpreter's start-up and imports are no part of the floor
     usage.cpu *= float(seconds) / usage.seconds
     usage.seconds = float(seconds)
-    return Measure(f"floor ({library})", usage, int(records), data.html_bytes)
+    name = "extraction floor" if library == "extraction" else f"floor ({library})"
+    return Measure(name, usage, int(records), data.html_bytes)
 
 
 def write_recipe(path: Path) -> None:
@@ -406,6 +418,7 @@ def table(measures: list[Measure]) -> str:
 def ratios(by_name: dict[str, Measure], workers: list[int]) -> list[str]:
     lines = []
     floor_m = by_name.get("floor (fastwarc)")
+    extraction = by_name.get("extraction floor")
     for n in workers:
         ours, theirs = by_name.get(f"MDFS w{n}"), by_name.get(f"datatrove w{n}")
         if ours and theirs:
@@ -417,6 +430,12 @@ def ratios(by_name: dict[str, Measure], workers: list[int]) -> list[str]:
             lines.append(
                 f"MDFS w{n} time / floor time (fastwarc, 1 process): "
                 f"{ours.seconds / floor_m.seconds:.2f}x (CPU: {ours.usage.cpu / floor_m.usage.cpu:.2f}x)"
+            )
+        if ours and extraction:
+            lines.append(
+                f"MDFS w{n} time / extraction floor (FastWARC + resiliparse main_content, 1 "
+                f"process): {ours.seconds / extraction.seconds:.2f}x "
+                f"(CPU: {ours.usage.cpu / extraction.usage.cpu:.2f}x)"
             )
     for system in ("MDFS", "datatrove"):
         one, two = by_name.get(f"{system} w1"), by_name.get(f"{system} w2")
@@ -462,7 +481,7 @@ def main() -> None:
         )
         recipe = work / "coarse.yaml"
         write_recipe(recipe)
-        measures = [floor(data, "fastwarc"), floor(data, "warcio")]
+        measures = [floor(data, "fastwarc"), floor(data, "warcio"), floor(data, "extraction")]
         for n in args.workers:
             measures.append(mdfs(data, recipe, n, work / f"mdfs-w{n}"))
             print(f"  {measures[-1].name}: {measures[-1].seconds:.1f} s", flush=True)

@@ -157,3 +157,73 @@ def test_a_page_without_main_text_is_removed_with_its_html() -> None:
     )
     assert isinstance(item, Removed) and item.reason == "no_main_text"
     assert item.document.text == page  # what the step was given, to see why
+
+
+# -- threads, list pages, fallback -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["phpbb_debian", "flaskbb"])
+def test_thread_keeps_every_post_in_order(name: str) -> None:
+    html, gold = load(name)
+    text = extract_main_text(html)
+    assert char_f1(text, gold) >= 0.9
+    # every post body's opening line comes out, in the page's order
+    firsts = {
+        "phpbb_debian": [
+            "Hello guys!",
+            "There are several places, where such upgradings are stored:",
+        ],
+        "flaskbb": [
+            "Hello i want to install FlaskBB on windows 10",
+            "Could you elaborate a bit more",
+            "i didn't understand how to do it on windows",
+            "While it is recommended to install the dependencies",
+            "my comment goes here for the test",
+        ],
+    }[name]
+    positions = [text.find(first) for first in firsts]
+    assert -1 not in positions and positions == sorted(positions)
+
+
+def test_thread_drops_user_names_dates_and_buttons() -> None:
+    html, _ = load("phpbb_debian")
+    text = extract_main_text(html)
+    for chrome in ["kikinder", "Joined: 2023-10-30", "Post Reply", "Quote", "Posts: 3"]:
+        assert chrome not in text
+
+
+def test_board_list_page_yields_little() -> None:
+    html = (PAGES / "discuz_board_list.html").read_text(encoding="utf-8")
+    assert len(extract_main_text(html)) < 100
+
+
+def test_fallback_adds_what_the_primary_missed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mdfs.collect.extract as extract
+
+    html, _ = load("talkyard_short")
+    text = extract_main_text(html)  # the line scores find one short post: trafilatura tries
+    assert "Progress!" in text and "da fuq is going on?" in text
+    monkeypatch.setattr(extract, "FALLBACK_BELOW_CHARS", 0)
+    assert extract_main_text(html) == "My issue is this, da fuq is going on?"
+
+
+def test_short_news_flash_survives_the_default_rules() -> None:
+    from mdfs.collect.steps import Extract
+    from mdfs.document import Document
+    from mdfs.recipe import load_recipe
+
+    html = (PAGES / "hexun_flash.html").read_text(encoding="utf-8")
+    document = Document(id="flash", text=html, source="t", meta={"format": "html"})
+    (extracted,) = Extract().run(iter([document]))
+    assert extracted.text.startswith("据财联社9月26日消息")
+    assert len(extracted.text) < 200  # shorter than ChineseWebText's min_chars
+    (rules,) = [step for step in load_recipe().steps if step.name == "quality_rules"]
+    assert rules.keep(extracted) is True
+    # what the exception does not let through: a title, a footer, a cut-off teaser
+    for text in [
+        "京津冀交通一体化建设取得积极成效 下一步将打造三地综合立体交通网络",
+        "网站首页 | 关于我们 | 联系我们 | 版权所有 © 2020 某某公司 保留所有权利。",
+        "据财联社9月26日消息，今日从交通运输部行新闻发布会获悉，目前京津冀交通一体化建设各项"
+        "工作取得积极成效，下一步将着力打造三地综合立体交通网络，实现区域内快速铁路覆盖",
+    ]:
+        assert rules.keep(Document(id="x", text=text, source="t")) == "too_short"

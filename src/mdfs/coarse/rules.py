@@ -2,6 +2,11 @@
 
 Defaults and where they come from:
 - `min_chars=200`, `min_mean_line_chars=10`: ChineseWebText's preparation rules.
+- `min_complete_chars=80`: MDFS's own. A news flash or a photo caption is a complete document
+  in 100-200 characters (财联社 flashes, 证券时报 briefs); below `min_chars` a text is kept
+  from this length when it reads as finished prose: a sentence ends in its last 20 characters
+  (a photo credit may follow) and it has at least `min_complete_clauses` clause marks (a
+  title, a menu or a cut-off teaser has not).
 - `max_repeated_ngram_char_fraction=0.5` over 13-grams: ChineseWebText (a character is
   "repeated" when it lies inside a 13-character n-gram that occurs more than once).
 - `max_duplicate_line_fraction=0.3`, `max_duplicate_line_char_fraction=0.2`,
@@ -11,6 +16,7 @@ Defaults and where they come from:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 
@@ -19,6 +25,21 @@ from pydantic import Field
 from mdfs.coarse.text_stats import DIGIT, visible_length
 from mdfs.document import Document
 from mdfs.pipeline import Filter, register
+
+# A sentence end, near the end of the text: a photo credit ("新华社记者 李梦馨 摄") or an
+# editor's name may follow the last sentence of a complete news item.
+_SENTENCE_END = re.compile(r"[。！？!?…]")
+_SENTENCE_END_WITHIN = 20
+_CLAUSE_MARK = re.compile(r"[，。！？；：、,!?;]")
+
+
+def reads_complete(text: str, min_clauses: int) -> bool:
+    """Finished prose: a sentence ends near the end and it has clauses; a title, a menu or a
+    cut-off teaser has not."""
+    return (
+        _SENTENCE_END.search(text.rstrip()[-_SENTENCE_END_WITHIN:]) is not None
+        and len(_CLAUSE_MARK.findall(text)) >= min_clauses
+    )
 
 
 def repeated_ngram_char_fraction(text: str, n: int) -> float:
@@ -56,6 +77,10 @@ def symbol_ratio(text: str) -> float:
 class QualityRules(Filter):
     name = "quality_rules"
     min_chars: int = Field(200, ge=0)
+    min_complete_chars: int = Field(
+        80, ge=0, description="below min_chars, complete prose from this length is kept"
+    )
+    min_complete_clauses: int = Field(3, ge=0)
     max_chars: int = Field(1_000_000, gt=0)
     min_mean_line_chars: float = Field(10.0, ge=0)
     ngram_size: int = Field(13, gt=1)
@@ -69,7 +94,9 @@ class QualityRules(Filter):
     def keep(self, document: Document) -> bool | str:
         text = document.text
         length = visible_length(text)
-        if length < self.min_chars:
+        if length < self.min_chars and not (
+            length >= self.min_complete_chars and reads_complete(text, self.min_complete_clauses)
+        ):
             return "too_short"
         if length > self.max_chars:
             return "too_long"

@@ -25,6 +25,8 @@ from typing import NamedTuple
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
+from mdfs.collect.thread import thread_posts
+
 log = logging.getLogger(__name__)
 
 # Real pages are under 2 MB of HTML; larger ones are mostly inline scripts, data blobs or
@@ -38,6 +40,8 @@ _NOT_TEXT_CLOSE = {
     None: re.compile(r"-->"),
 }
 
+# Dialogs (cookie consent, user cards) are not the page's text; thread.py drops them too.
+NOT_PAGE_TEXT = "[role=dialog], [role=alertdialog]"
 # a tag inside one line: the rendering writes each tag on one line, attributes included
 _TAG_IN_LINE = re.compile(r"<[^>\n]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
@@ -86,6 +90,13 @@ class LineScoring:
 
 
 DEFAULT_SCORING = LineScoring()
+# A page is a thread when its posts hold this share of the article region's prose lines.
+THREAD_COVERAGE = 0.8
+THREAD_PROSE_CHARS = 20
+THREAD_SKIP_SHARE = 0.9  # ... unless the article region holds this share of the page's prose
+THREAD_DISTINCT_SHARE = 0.5  # of a thread's lines, at least this share are distinct
+# Below this many characters the primary found no main text: a fallback extractor gets a try.
+FALLBACK_BELOW_CHARS = 50
 
 
 class _Line(NamedTuple):  # a tuple: a page has hundreds of lines, a dataclass costs 4x more
@@ -117,12 +128,77 @@ def _extract(html: str, scoring: LineScoring) -> str:
         html = _drop_scripts(html)[:MAX_HTML_CHARS]
     html = html.replace("\x00", "")  # NULs make some parsers stop early; they are never text
     lines = _render_lines(html)
-    region = _best_region(lines, scoring)
-    region = _trim_edges(region, scoring)
-    kept = [
-        line.text for line in region if line.link_chars <= scoring.max_link_density * line.chars
-    ]
-    return "\n".join(kept)
+    region = _trim_edges(_best_region(lines, scoring), scoring)
+    article = [line.text for line in region if not _link_heavy(line, scoring)]
+    text = "\n".join(article)
+    # Where the region already holds (nearly) all of the page's prose, posts could add
+    # nothing: the second parse is skipped (a third of the article pages).
+    holds_all = _prose_chars(region, scoring) >= THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
+    posts = [] if holds_all else thread_posts(_drop_scripts(html))
+    if len(posts) >= 2:
+        thread = _thread_lines(posts, scoring)
+        if _is_thread(thread, article):
+            text = "\n".join(thread)
+    if _count_chars(text) < FALLBACK_BELOW_CHARS and not _link_page(lines, scoring):
+        fallback = _fallback(html)
+        if _mostly_prose(fallback) and _count_chars(fallback) > _count_chars(text):
+            text = fallback
+    return text
+
+
+def _link_page(lines: list[_Line], scoring: LineScoring) -> bool:
+    """Most of the page's text is links: a list or navigation page, where the fallback
+    (seconds on a large portal page) finds no article either."""
+    chars = sum(line.chars for line in lines)
+    return sum(line.link_chars for line in lines) > scoring.max_link_density * chars
+
+
+def _mostly_prose(text: str) -> bool:
+    """Most characters sit in distinct lines of prose length: not a menu or a list of
+    titles, which fallback extractors return from list pages."""
+    lines = text.splitlines()
+    prose = {line for line in lines if len(line) >= THREAD_PROSE_CHARS}
+    return 2 * sum(map(len, prose)) >= sum(map(len, lines)) > 0
+
+
+def _fallback(html: str) -> str:
+    """trafilatura's text: its own fallbacks (readability, jusText) find articles the line
+    scores miss (a single long paragraph between link-heavy lines). ~15x the primary's
+    time, paid on the few pages where the primary found (almost) nothing."""
+    import trafilatura  # imported here: it costs ~0.5 s, and most pages never need it
+
+    return trafilatura.extract(html, include_comments=False, fast=True) or ""
+
+
+def _thread_lines(posts: list[str], scoring: LineScoring) -> list[str]:
+    # one rendering for all posts; the <div> around each keeps two posts off one line
+    lines = _render_lines("".join(f"<div>{post}</div>" for post in posts))
+    kept = [line.text for line in lines if not line.footer and not _link_heavy(line, scoring)]
+    # A share button or a "reply" box repeated under every item of a list page is no thread.
+    return kept if len(set(kept)) >= THREAD_DISTINCT_SHARE * len(kept) else []
+
+
+def _is_thread(thread: list[str], article: list[str]) -> bool:
+    """The posts hold the article's prose: the best region was one post, or several with
+    the user names and dates between them; a comment list beside an article never does."""
+    prose = [line for line in article if len(line) >= THREAD_PROSE_CHARS]
+    if not prose or not thread:  # no prose anywhere: a list or navigation page
+        return False
+    posts_text = "\n".join(thread)
+    covered = sum(len(line) for line in prose if line in posts_text)
+    return covered >= THREAD_COVERAGE * sum(len(line) for line in prose)
+
+
+def _prose_chars(lines: list[_Line], scoring: LineScoring) -> int:
+    return sum(
+        line.chars
+        for line in lines
+        if line.chars >= THREAD_PROSE_CHARS and not _link_heavy(line, scoring)
+    )
+
+
+def _link_heavy(line: _Line, scoring: LineScoring) -> bool:
+    return line.link_chars > scoring.max_link_density * line.chars
 
 
 def _drop_scripts(html: str) -> str:
@@ -148,8 +224,12 @@ def _drop_scripts(html: str) -> str:
 def _render_lines(html: str) -> list[_Line]:
     # main_content=False on purpose: the region choice below does the boilerplate removal, and
     # resiliparse's own heuristics drop text hidden until scripts run (WeChat articles).
+    tree = HTMLTree.parse(html)
+    if tree.body is not None:
+        for node in tree.body.query_selector_all(NOT_PAGE_TEXT):
+            node.decompose()
     rendered = extract_plain_text(
-        HTMLTree.parse(html),
+        tree,
         preserve_formatting="minimal_html",
         main_content=False,
         links=True,
