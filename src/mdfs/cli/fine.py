@@ -32,14 +32,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build = subparsers.add_parser(
         "build-training-set",
         help="assemble the labelled high/low/ad set from ../shared/data",
-        description="Write {text, label, split, source} lines assembled from ../shared/data "
-        "(Wikipedia, People's Daily, page main text / boilerplate, SMS ads ...).",
+        description="Write the fine filter's labelled set as JSON lines {text, label, source, "
+        "unit (document|segment), group, split (train|dev)} assembled from ../shared/data: "
+        "real text, real web junk, junk made from real text the way spammers make it, and "
+        "real ads (see mdfs.fine.labelled). Same data and seed: the same bytes.",
     )
     build.add_argument("--output", required=True, help="JSONL file to write")
     build.add_argument(
         "--data-dir", help="the shared data folder (default: data/ in $MDFS_SHARED or ../shared)"
     )
     build.add_argument("--seed", type=int, default=13)
+    build.add_argument(
+        "--exclude-sources",
+        metavar="LIST",
+        help="file of paths relative to the data folder (a trailing / is a folder): "
+        "nothing drawn from them enters the set",
+    )
+    build.add_argument(
+        "--exclude-texts",
+        metavar="JSONL",
+        help='held-out {"text": ...} lines: every example that is a near-duplicate of one '
+        "(3-gram Jaccard >= 0.5) is dropped",
+    )
     build.set_defaults(func=build_training_set_command)
 
     train = subparsers.add_parser(
@@ -95,9 +109,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def build_training_set_command(args: argparse.Namespace) -> int:
-    from mdfs.fine.labelled import write_labelled_set
+    from mdfs.fine.labelled import read_source_list, read_texts, write_labelled_set
 
-    counts = write_labelled_set(_data_dir(args.data_dir), Path(args.output), args.seed)
+    data = _data_dir(args.data_dir)
+    sources = read_source_list(Path(args.exclude_sources)) if args.exclude_sources else []
+    texts = read_texts(Path(args.exclude_texts)) if args.exclude_texts else []
+    counts = write_labelled_set(data, Path(args.output), args.seed, sources, texts)
     _print_counts(counts)
     print(f"wrote {args.output}")
     return 0
@@ -106,12 +123,12 @@ def build_training_set_command(args: argparse.Namespace) -> int:
 def _print_counts(counts) -> None:
     from mdfs.fine import LABELS
 
-    print(f"{'':<8}{'train':>8}{'dev':>8}")
+    print(f"segments{'train':>8}{'dev':>8}")
     for label in LABELS:
         print(f"{label:<8}{counts[('train', label)]:>8}{counts[('dev', label)]:>8}")
     for (kind, name), n in sorted(counts.items()):
         if kind == "source":
-            print(f"  {name:<28}{n:>7}")
+            print(f"  {name:<40}{n:>7}")
 
 
 def _settings(args: argparse.Namespace):
@@ -142,10 +159,11 @@ def train_classifier_command(args: argparse.Namespace) -> int:
 
 def distill_fasttext_command(args: argparse.Namespace) -> int:
     from mdfs.fine.labelled import read_labelled
+    from mdfs.fine.training import segments_only
 
     records = read_labelled(Path(args.data)) if _labelled(args.data) else _texts(args.data)
     # the dev split stays unseen, so the student can be scored on it honestly
-    texts = [r["text"] for r in records if r.get("split") != "dev"]
+    texts = [r["text"] for r in segments_only(records) if r.get("split") != "dev"]
     _distill(args.model, texts, Path(args.output))
     return 0
 
@@ -246,7 +264,7 @@ def write_predictions(layout: Layout, target: str) -> int:
 def build_default_model_command(args: argparse.Namespace) -> int:
     from mdfs.fine.labelled import read_labelled, write_labelled_set
     from mdfs.fine.scoring import MODELS_DIR
-    from mdfs.fine.training import train_classifier
+    from mdfs.fine.training import segments_only, train_classifier
 
     data = _data_dir(args.data_dir)
     models = Path(args.output) if args.output else MODELS_DIR
@@ -255,7 +273,8 @@ def build_default_model_command(args: argparse.Namespace) -> int:
     _print_counts(counts)
     bert_dir = models / "quality-bert"
     train_classifier(labelled, bert_dir)
-    texts = [r["text"] for r in read_labelled(labelled) if r.get("split") != "dev"]
+    records = segments_only(read_labelled(labelled))
+    texts = [r["text"] for r in records if r.get("split") != "dev"]
     _distill(str(bert_dir), texts, models / "quality-fasttext" / "model.bin")
     labelled.unlink()  # rebuilt in a minute; the texts are not ours to ship
     return 0
