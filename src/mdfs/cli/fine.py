@@ -42,18 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data-dir", help="the shared data folder (default: data/ in $MDFS_SHARED or ../shared)"
     )
     build.add_argument("--seed", type=int, default=13)
-    build.add_argument(
-        "--exclude-sources",
-        metavar="LIST",
-        help="file of paths relative to the data folder (a trailing / is a folder): "
-        "nothing drawn from them enters the set",
-    )
-    build.add_argument(
-        "--exclude-texts",
-        metavar="JSONL",
-        help='held-out {"text": ...} lines: every example that is a near-duplicate of one '
-        "(3-gram Jaccard >= 0.5) is dropped",
-    )
+    _add_exclusions(build)
     build.set_defaults(func=build_training_set_command)
 
     train = subparsers.add_parser(
@@ -105,16 +94,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data-dir", help="the shared data folder (default: data/ in $MDFS_SHARED or ../shared)"
     )
     rebuild.add_argument("--output", help="models folder (default: src/mdfs/data/models)")
+    _add_exclusions(rebuild)
     rebuild.set_defaults(func=build_default_model_command)
 
 
-def build_training_set_command(args: argparse.Namespace) -> int:
-    from mdfs.fine.labelled import read_source_list, read_texts, write_labelled_set
+def _add_exclusions(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--exclude-sources",
+        metavar="LIST",
+        help="file of paths relative to the data folder (a trailing / is a folder): "
+        "nothing drawn from them enters the set",
+    )
+    parser.add_argument(
+        "--exclude-texts",
+        metavar="JSONL",
+        help='held-out {"text": ...} lines: every example that is a near-duplicate of one '
+        "(3-gram Jaccard >= 0.5) is dropped",
+    )
 
-    data = _data_dir(args.data_dir)
+
+def _exclusions(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    from mdfs.fine.labelled import read_source_list, read_texts
+
     sources = read_source_list(Path(args.exclude_sources)) if args.exclude_sources else []
     texts = read_texts(Path(args.exclude_texts)) if args.exclude_texts else []
-    counts = write_labelled_set(data, Path(args.output), args.seed, sources, texts)
+    return sources, texts
+
+
+def build_training_set_command(args: argparse.Namespace) -> int:
+    from mdfs.fine.labelled import write_labelled_set
+
+    data = _data_dir(args.data_dir)
+    counts = write_labelled_set(data, Path(args.output), args.seed, *_exclusions(args))
     _print_counts(counts)
     print(f"wrote {args.output}")
     return 0
@@ -269,7 +280,7 @@ def build_default_model_command(args: argparse.Namespace) -> int:
     data = _data_dir(args.data_dir)
     models = Path(args.output) if args.output else MODELS_DIR
     labelled = models / "labelled.jsonl"
-    counts = write_labelled_set(data, labelled)
+    counts = write_labelled_set(data, labelled, 13, *_exclusions(args))
     _print_counts(counts)
     bert_dir = models / "quality-bert"
     train_classifier(labelled, bert_dir)
