@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -69,6 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     distill.add_argument("--model", help="BERT model dir (default: the shipped one)")
     distill.add_argument("--data", required=True, help="JSONL lines with a 'text' field")
     distill.add_argument("--output", required=True, help=".bin file to write")
+    distill.add_argument(
+        "--max-texts", type=int, help="distil on this many texts drawn at random (seed 13)"
+    )
     distill.set_defaults(func=distill_fasttext_command)
 
     classify = subparsers.add_parser(
@@ -175,6 +179,9 @@ def distill_fasttext_command(args: argparse.Namespace) -> int:
     records = read_labelled(Path(args.data)) if _labelled(args.data) else _texts(args.data)
     # the dev split stays unseen, so the student can be scored on it honestly
     texts = [r["text"] for r in segments_only(records) if r.get("split") != "dev"]
+    if args.max_texts is not None and args.max_texts < len(texts):
+        random.Random(13).shuffle(texts)  # the teacher labels every text: bound its time
+        texts = texts[: args.max_texts]
     _distill(args.model, texts, Path(args.output))
     return 0
 
