@@ -73,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     distill.add_argument(
         "--max-texts", type=int, help="distil on this many texts drawn at random (seed 13)"
     )
+    distill.add_argument(
+        "--own-labels",
+        action="store_true",
+        help="learn the labelled set's own labels instead of the BERT model's",
+    )
+    distill.add_argument("--epochs", type=int, default=25, help="fastText epochs")
     distill.set_defaults(func=distill_fasttext_command)
 
     classify = subparsers.add_parser(
@@ -178,11 +184,20 @@ def distill_fasttext_command(args: argparse.Namespace) -> int:
 
     records = read_labelled(Path(args.data)) if _labelled(args.data) else _texts(args.data)
     # the dev split stays unseen, so the student can be scored on it honestly
-    texts = [r["text"] for r in segments_only(records) if r.get("split") != "dev"]
-    if args.max_texts is not None and args.max_texts < len(texts):
-        random.Random(13).shuffle(texts)  # the teacher labels every text: bound its time
-        texts = texts[: args.max_texts]
-    _distill(args.model, texts, Path(args.output))
+    train = [r for r in segments_only(records) if r.get("split") != "dev"]
+    if args.max_texts is not None and args.max_texts < len(train):
+        random.Random(13).shuffle(train)  # the teacher labels every text: bound its time
+        train = train[: args.max_texts]
+    texts = [r["text"] for r in train]
+    if args.own_labels:
+        from mdfs.fine.fasttext_model import train_fasttext
+
+        if "label" not in train[0]:
+            raise UserError(f"{args.data} has no labels to learn (--own-labels)")
+        train_fasttext(texts, [r["label"] for r in train], Path(args.output), args.epochs)
+        print(f"fastText model written to {args.output} (the set's own labels)")
+        return 0
+    _distill(args.model, texts, Path(args.output), args.epochs)
     return 0
 
 
@@ -202,7 +217,7 @@ def _texts(path: str) -> list[dict]:
         return [json.loads(line) for line in stream if line.strip()]
 
 
-def _distill(model: str | None, texts: list[str], output: Path) -> dict:
+def _distill(model: str | None, texts: list[str], output: Path, epochs: int = 25) -> dict:
     from mdfs.fine import LABELS
     from mdfs.fine.fasttext_model import FastTextScorer, train_fasttext
     from mdfs.fine.scoring import load_scorer
@@ -212,7 +227,7 @@ def _distill(model: str | None, texts: list[str], output: Path) -> dict:
     started = time.perf_counter()
     taught = [LABELS[i] for i in teacher.predict(texts).argmax(axis=1)]
     print(f"BERT labelled {len(texts)} texts in {time.perf_counter() - started:.0f}s")
-    train_fasttext(texts, taught, output)
+    train_fasttext(texts, taught, output, epochs)
     student = FastTextScorer(output).predict(texts)
     agreement = per_class_report(taught, [LABELS[i] for i in student.argmax(axis=1)])
     print(f"fastText agreement with BERT (its training texts):\n{format_report(agreement)}")
