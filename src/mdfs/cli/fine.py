@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -32,14 +33,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build = subparsers.add_parser(
         "build-training-set",
         help="assemble the labelled high/low/ad set from ../shared/data",
-        description="Write {text, label, split, source} lines assembled from ../shared/data "
-        "(Wikipedia, People's Daily, page main text / boilerplate, SMS ads ...).",
+        description="Write the fine filter's labelled set as JSON lines {text, label, source, "
+        "unit (document|segment), group, split (train|dev)} assembled from ../shared/data: "
+        "real text, real web junk, junk made from real text the way spammers make it, and "
+        "real ads (see mdfs.fine.labelled). Same data and seed: the same bytes.",
     )
     build.add_argument("--output", required=True, help="JSONL file to write")
     build.add_argument(
         "--data-dir", help="the shared data folder (default: data/ in $MDFS_SHARED or ../shared)"
     )
     build.add_argument("--seed", type=int, default=13)
+    _add_exclusions(build)
     build.set_defaults(func=build_training_set_command)
 
     train = subparsers.add_parser(
@@ -66,6 +70,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     distill.add_argument("--model", help="BERT model dir (default: the shipped one)")
     distill.add_argument("--data", required=True, help="JSONL lines with a 'text' field")
     distill.add_argument("--output", required=True, help=".bin file to write")
+    distill.add_argument(
+        "--max-texts", type=int, help="distil on this many texts drawn at random (seed 13)"
+    )
+    distill.add_argument(
+        "--own-labels",
+        action="store_true",
+        help="learn the labelled set's own labels instead of the BERT model's",
+    )
+    distill.add_argument("--epochs", type=int, default=25, help="fastText epochs")
     distill.set_defaults(func=distill_fasttext_command)
 
     classify = subparsers.add_parser(
@@ -91,13 +104,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data-dir", help="the shared data folder (default: data/ in $MDFS_SHARED or ../shared)"
     )
     rebuild.add_argument("--output", help="models folder (default: src/mdfs/data/models)")
+    _add_exclusions(rebuild)
     rebuild.set_defaults(func=build_default_model_command)
+
+
+def _add_exclusions(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--exclude-sources",
+        metavar="LIST",
+        help="file of paths relative to the data folder (a trailing / is a folder): "
+        "nothing drawn from them enters the set",
+    )
+    parser.add_argument(
+        "--exclude-texts",
+        metavar="JSONL",
+        help='held-out {"text": ...} lines: every example that is a near-duplicate of one '
+        "(3-gram Jaccard >= 0.5) is dropped",
+    )
+
+
+def _exclusions(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    from mdfs.fine.labelled import read_source_list, read_texts
+
+    sources = read_source_list(Path(args.exclude_sources)) if args.exclude_sources else []
+    texts = read_texts(Path(args.exclude_texts)) if args.exclude_texts else []
+    return sources, texts
 
 
 def build_training_set_command(args: argparse.Namespace) -> int:
     from mdfs.fine.labelled import write_labelled_set
 
-    counts = write_labelled_set(_data_dir(args.data_dir), Path(args.output), args.seed)
+    data = _data_dir(args.data_dir)
+    counts = write_labelled_set(data, Path(args.output), args.seed, *_exclusions(args))
     _print_counts(counts)
     print(f"wrote {args.output}")
     return 0
@@ -106,12 +144,12 @@ def build_training_set_command(args: argparse.Namespace) -> int:
 def _print_counts(counts) -> None:
     from mdfs.fine import LABELS
 
-    print(f"{'':<8}{'train':>8}{'dev':>8}")
+    print(f"segments{'train':>8}{'dev':>8}")
     for label in LABELS:
         print(f"{label:<8}{counts[('train', label)]:>8}{counts[('dev', label)]:>8}")
     for (kind, name), n in sorted(counts.items()):
         if kind == "source":
-            print(f"  {name:<28}{n:>7}")
+            print(f"  {name:<40}{n:>7}")
 
 
 def _settings(args: argparse.Namespace):
@@ -142,11 +180,24 @@ def train_classifier_command(args: argparse.Namespace) -> int:
 
 def distill_fasttext_command(args: argparse.Namespace) -> int:
     from mdfs.fine.labelled import read_labelled
+    from mdfs.fine.training import segments_only
 
     records = read_labelled(Path(args.data)) if _labelled(args.data) else _texts(args.data)
     # the dev split stays unseen, so the student can be scored on it honestly
-    texts = [r["text"] for r in records if r.get("split") != "dev"]
-    _distill(args.model, texts, Path(args.output))
+    train = [r for r in segments_only(records) if r.get("split") != "dev"]
+    if args.max_texts is not None and args.max_texts < len(train):
+        random.Random(13).shuffle(train)  # the teacher labels every text: bound its time
+        train = train[: args.max_texts]
+    texts = [r["text"] for r in train]
+    if args.own_labels:
+        from mdfs.fine.fasttext_model import train_fasttext
+
+        if "label" not in train[0]:
+            raise UserError(f"{args.data} has no labels to learn (--own-labels)")
+        train_fasttext(texts, [r["label"] for r in train], Path(args.output), args.epochs)
+        print(f"fastText model written to {args.output} (the set's own labels)")
+        return 0
+    _distill(args.model, texts, Path(args.output), args.epochs)
     return 0
 
 
@@ -166,7 +217,7 @@ def _texts(path: str) -> list[dict]:
         return [json.loads(line) for line in stream if line.strip()]
 
 
-def _distill(model: str | None, texts: list[str], output: Path) -> dict:
+def _distill(model: str | None, texts: list[str], output: Path, epochs: int = 25) -> dict:
     from mdfs.fine import LABELS
     from mdfs.fine.fasttext_model import FastTextScorer, train_fasttext
     from mdfs.fine.scoring import load_scorer
@@ -176,7 +227,7 @@ def _distill(model: str | None, texts: list[str], output: Path) -> dict:
     started = time.perf_counter()
     taught = [LABELS[i] for i in teacher.predict(texts).argmax(axis=1)]
     print(f"BERT labelled {len(texts)} texts in {time.perf_counter() - started:.0f}s")
-    train_fasttext(texts, taught, output)
+    train_fasttext(texts, taught, output, epochs)
     student = FastTextScorer(output).predict(texts)
     agreement = per_class_report(taught, [LABELS[i] for i in student.argmax(axis=1)])
     print(f"fastText agreement with BERT (its training texts):\n{format_report(agreement)}")
@@ -246,16 +297,17 @@ def write_predictions(layout: Layout, target: str) -> int:
 def build_default_model_command(args: argparse.Namespace) -> int:
     from mdfs.fine.labelled import read_labelled, write_labelled_set
     from mdfs.fine.scoring import MODELS_DIR
-    from mdfs.fine.training import train_classifier
+    from mdfs.fine.training import segments_only, train_classifier
 
     data = _data_dir(args.data_dir)
     models = Path(args.output) if args.output else MODELS_DIR
     labelled = models / "labelled.jsonl"
-    counts = write_labelled_set(data, labelled)
+    counts = write_labelled_set(data, labelled, 13, *_exclusions(args))
     _print_counts(counts)
     bert_dir = models / "quality-bert"
     train_classifier(labelled, bert_dir)
-    texts = [r["text"] for r in read_labelled(labelled) if r.get("split") != "dev"]
+    records = segments_only(read_labelled(labelled))
+    texts = [r["text"] for r in records if r.get("split") != "dev"]
     _distill(str(bert_dir), texts, models / "quality-fasttext" / "model.bin")
     labelled.unlink()  # rebuilt in a minute; the texts are not ours to ship
     return 0

@@ -1,14 +1,30 @@
 """Assembling the labelled set (high / low / ad) from the real data in ../shared/data.
 
-Every example is a *segment* as `segments.split_segments` cuts it, because that is what the
-classifier scores at run time; texts go through the coarse stage's `normalize` first for the
-same reason. Where a class has no natural examples of the length and shape the web shows
-(walls of concatenated headlines, gambling SEO, garbled text), they are assembled from real
-pieces: anchor texts of real pages, real lexicon entries, real prose scrambled.
+`mdfs build-training-set` writes one JSON line per example:
 
-The train/dev split is by group: all segments of one page, article or paragraph share a
-group, and MinHash near-duplicates (SMS templates differ by a masked digit) are joined into
-one group, so no near-duplicate straddles the split.
+    {"text": ..., "label": "high" | "low" | "ad", "source": recipe that made it,
+     "unit": "document" | "segment", "group": ..., "split": "train" | "dev"}
+
+- `unit`: a *document* is a whole text as `mdfs run` hands it to the fine stage (an
+  extracted page, an article, an ad); a *segment* is a piece of one as
+  `segments.split_segments` cuts it, which is what the classifier scores at run time. Every
+  document's segments are in the set too, under the same group. Texts go through the coarse
+  stage's `normalize` first, as at run time.
+- `group`: all examples of one page, article or generated text share a group, and MinHash
+  near-duplicates (3-gram Jaccard >= 0.5) are joined into one, so the train/dev split by
+  group never puts a near-duplicate on both sides.
+- `source`: the recipe, e.g. `page_boilerplate` (real junk), `spun` (generated, see
+  `spam.py`); `SOURCE_KINDS` says which are real text and which are generated from it.
+
+Classes have real examples where the data has them: Wikipedia, People's Daily and the
+main text of real pages are high; what extraction and the coarse stage remove from real
+pages (navigation, link farms, headline walls, comment bars), list pages and the junk around
+the seed page's article are low; SMS advertisements (digits restored) and ad lines of pages
+are ads. Junk the data lacks is made the way spammers make it, from real text (`spam.py`).
+
+Held-out data stays out: `exclude_sources` drops every file (or folder) listed, before any
+text of it is read, and `exclude_texts` drops every example, and every raw text a generator
+could draw on, that is a near-duplicate of a held-out text.
 """
 
 from __future__ import annotations
@@ -20,19 +36,27 @@ import logging
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mdfs.errors import UserError
-from mdfs.fine import LABELS
-from mdfs.fine.segments import segment_texts
+from mdfs.fine import LABELS, spam
+from mdfs.fine.segments import segment_texts, split_segments
 
 log = logging.getLogger(__name__)
 
 _POS_TAG = re.compile(r"/[A-Za-z]+\s*")
 _ANCHOR_SPACE = re.compile(r"\s+")
 _SHINGLE = 3
+NEAR_DUPLICATE_JACCARD = 0.5
+SIDES = ("train", "dev")
+
+# Which sources are real text as found and which are generated from real text by a trick;
+# the fingerprint test compares the two.
+GENERATED_SOURCES = frozenset(
+    {"spun", "collage", "keyword_stuffed", "injected_links", "marketing_article"}
+)
 
 
 @dataclass
@@ -41,25 +65,130 @@ class Example:
     label: str
     source: str  # which recipe produced it, for the documented counts
     group: str  # examples of one group always fall on the same side of the split
+    unit: str = "segment"  # or "document"
+
+
+class Sources:
+    """Files of the data folder, less the held-out ones (a listed folder holds all below it)."""
+
+    def __init__(self, data: Path, excluded: Sequence[str] = ()) -> None:
+        self.data = data
+        self.excluded = [(data / entry).resolve() for entry in excluded]
+
+    def allowed(self, path: Path) -> bool:
+        resolved = path.resolve()
+        return not any(resolved == e or e in resolved.parents for e in self.excluded)
+
+    def files(self, folder: str, pattern: str) -> list[Path]:
+        root = self.data / folder
+        found = sorted(root.rglob(pattern)) if root.is_dir() else []
+        return [path for path in found if self.allowed(path)]
+
+
+def read_source_list(path: Path) -> list[str]:
+    """Paths relative to the data folder, one a line; `#` starts a comment."""
+    if not path.is_file():
+        raise UserError(f"source list {path} does not exist")
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = line.split("#", 1)[0].strip()
+        if entry:
+            entries.append(entry)
+    return entries
+
+
+def read_texts(path: Path) -> list[str]:
+    """The "text" field of every JSON line of `path` (held-out texts to stay away from)."""
+    if not path.is_file():
+        raise UserError(f"text file {path} does not exist")
+    texts = []
+    with path.open(encoding="utf-8") as stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{path}:{number}: not JSON ({error.msg})") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise UserError(f"{path}:{number}: no string field 'text'")
+            texts.append(record["text"])
+    return texts
+
+
+class NearDuplicates:
+    """Is a text a near-duplicate of one of the held-out texts (or of a segment of one)?
+
+    Near-duplicate: 3-gram shingle Jaccard >= 0.5 with a held-out document or segment, or
+    half of the smaller text's shingles inside the other (a training segment cut from a
+    held-out page, a held-out paragraph inside a training page). Exact sets, not MinHash
+    estimates: the held-out set is small. Candidates come from shingles that few held-out
+    texts share, so a common 3-gram (的一个) never makes a pair on its own.
+    """
+
+    def __init__(self, texts: Iterable[str], normalize=None) -> None:
+        self.units: list[set[bytes]] = []
+        for text in texts:
+            text = normalize(text) if normalize else text
+            for piece in (text, *segment_texts(text)):
+                shingles = _shingles(piece)
+                if shingles:
+                    self.units.append(shingles)
+        postings: dict[bytes, list[int]] = {}
+        for index, shingles in enumerate(self.units):
+            for shingle in shingles:
+                postings.setdefault(shingle, []).append(index)
+        self.postings = {k: v for k, v in postings.items() if len(v) <= 64}
+
+    def __bool__(self) -> bool:
+        return bool(self.units)
+
+    def matches(self, text: str) -> bool:
+        shingles = _shingles(text)
+        candidates: set[int] = set()
+        for shingle in shingles:
+            candidates.update(self.postings.get(shingle, ()))
+        for index in sorted(candidates):
+            unit = self.units[index]
+            common = len(shingles & unit)
+            if common >= NEAR_DUPLICATE_JACCARD * (len(shingles) + len(unit) - common):
+                return True
+            if min(len(shingles), len(unit)) >= 20 and common >= 0.5 * min(
+                len(shingles), len(unit)
+            ):
+                return True
+        return False
 
 
 class _Builder:
-    def __init__(self, data: Path, seed: int) -> None:
-        self.data = data
+    def __init__(self, sources: Sources, seed: int, held_out: Sequence[str] = ()) -> None:
+        self.sources = sources
+        self.data = sources.data
         self.rng = random.Random(seed)
         self.examples: list[Example] = []
         from mdfs.coarse.normalize import Normalize
 
         self._normalize = Normalize()
         self._normalize.setup()
+        self.held_out = NearDuplicates(held_out, self.norm)
+        self.held_out_dropped = 0
 
     def norm(self, text: str) -> str:
         return self._normalize.normalize(text)
 
-    def add(self, text: str, label: str, source: str, group: str) -> None:
+    def fresh(self, texts: Iterable, key=lambda item: item) -> list:
+        """The raw texts that are not near-duplicates of a held-out text."""
+        texts = list(texts)
+        if not self.held_out:
+            return texts
+        kept = [t for t in texts if not self.held_out.matches(self.norm(key(t)))]
+        self.held_out_dropped += len(texts) - len(kept)
+        return kept
+
+    def add(self, text: str, label: str, source: str, group: str, unit: str = "segment") -> None:
         text = self.norm(text).strip()
         if len(text) >= 4:
-            self.examples.append(Example(text, label, source, group))
+            self.examples.append(Example(text, label, source, group, unit))
 
     def add_segments(
         self, text: str, label: str, source: str, group: str, max_chars: int | None = None
@@ -68,6 +197,11 @@ class _Builder:
         size = max_chars or self.rng.choice((96, 128, 192, 256, 256, 256))
         for piece in segment_texts(self.norm(text), max_chars=size, min_chars=40):
             self.add(piece, label, source, group)
+
+    def add_document(self, text: str, label: str, source: str, group: str) -> None:
+        """The whole text as one document example, and its segments."""
+        self.add(text, label, source, group, unit="document")
+        self.add_segments(text, label, source, group)
 
     def take(self, items: list, n: int) -> list:
         items = list(items)
@@ -78,19 +212,21 @@ class _Builder:
 # -- sources ---------------------------------------------------------------------------------
 
 
-def _wikipedia(data: Path) -> list[tuple[str, str]]:
+def _wikipedia(sources: Sources) -> list[tuple[str, str]]:
     paragraphs: dict[str, str] = {}
-    for path in sorted((data / "text" / "cmrc2018_wikipedia").glob("*.json")):
+    for path in sources.files("text/cmrc2018_wikipedia", "*.json"):
         for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
             for paragraph in article["paragraphs"]:
                 paragraphs.setdefault(paragraph["context"], article.get("title") or path.name)
     return [(text, title) for text, title in paragraphs.items()]
 
 
-def _peoples_daily(data: Path) -> list[list[str]]:
+def _peoples_daily(sources: Sources) -> list[list[str]]:
     """Sentences of People's Daily grouped into pseudo-articles of 2-12 consecutive lines."""
-    path = data / "text" / "peoples_daily_199801_pos_tagged.txt"
-    lines = []
+    path = sources.data / "text" / "peoples_daily_199801_pos_tagged.txt"
+    lines: list[str] = []
+    if not path.is_file() or not sources.allowed(path):
+        return []
     with path.open(encoding="utf-8") as stream:
         for raw in stream:
             text = _POS_TAG.sub("", raw).replace(" ", "").strip()
@@ -120,12 +256,12 @@ def _unmask_digits(text: str, rng: random.Random) -> str:
     )
 
 
-def _sms(data: Path) -> tuple[list[str], list[str]]:
+def _sms(sources: Sources) -> tuple[list[str], list[str]]:
     """(advertisements, short fragments), unique, in file order, digits unmasked."""
     rng = random.Random(2015)
     ads: dict[str, None] = {}
     fragments: dict[str, None] = {}
-    for path in sorted((data / "spam").glob("*.csv")):
+    for path in sources.files("spam", "*.csv"):
         with path.open(encoding="utf-8", newline="") as stream:
             for row in csv.DictReader(stream):
                 text = (row.get("content") or "").strip()
@@ -197,20 +333,20 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _pages(data: Path) -> Iterator[tuple[str, str, str]]:
-    """(page id, html, main text) for pages with gold main text, then news pages (extracted)."""
+def _pages(sources: Sources) -> Iterator[tuple[str, str, str | None]]:
+    """(page id, html, gold main text) of the pages with gold main text, then of the news
+    pages (gold None)."""
     from mdfs.collect.encoding import decode_html
-    from mdfs.collect.extract import extract_main_text
 
-    root = data / "web" / "main_text" / "article"
-    gold = json.loads((root / "gold.json").read_text(encoding="utf-8"))
+    root = sources.data / "web" / "main_text" / "article"
+    gold_file = root / "gold.json"
+    gold = json.loads(gold_file.read_text("utf-8")) if gold_file.is_file() else {}
     for sha, record in sorted(gold.items()):
         path = root / "htmls" / f"{sha}.html"
-        if path.is_file():
+        if path.is_file() and sources.allowed(path):
             yield f"gold:{sha[:12]}", decode_html(path.read_bytes(), None), record["content"]
-    for path in sorted((data / "web" / "news_pages" / "article_pages").rglob("*.html")):
-        html = decode_html(path.read_bytes(), None)
-        yield f"news:{path.parent.name}/{path.name}", html, extract_main_text(html)
+    for path in sources.files("web/news_pages/article_pages", "*.html"):
+        yield f"news:{path.parent.name}/{path.name}", decode_html(path.read_bytes(), None), None
 
 
 def _gold_article(html: str, gold: str) -> str:
@@ -230,107 +366,201 @@ def _gold_article(html: str, gold: str) -> str:
 
 # -- assembly ---------------------------------------------------------------------------------
 
+SEED_PAGE = Path("..") / "samples" / "seed_page.txt"
+# The seed page's article runs from its title (line 16) to its last reference (line 161);
+# the city list above it and the 投诉 / headline wall / 友情链接 block below it are junk.
+_SEED_ARTICLE = (15, 161)
+_SEED_TITLE = "浪潮英伟达微软为何狂炼AI大模型"
 
-def build_examples(data: Path, seed: int = 13) -> list[Example]:
+# Brand and service names in brackets, as SMS ads open (【牛津花园】): real SEO keywords.
+_BRACKETED = re.compile(r"【([^】\s]{2,10})】")
+_QUESTION = re.compile(r"[^。！？!?；;，,]{6,40}[？?]")
+
+
+def build_examples(
+    data: Path,
+    seed: int = 13,
+    exclude_sources: Sequence[str] = (),
+    exclude_texts: Sequence[str] = (),
+) -> list[Example]:
     if not (data / "text").is_dir() or not (data / "spam").is_dir():
         raise UserError(f"{data} does not look like ../shared/data (no text/ or spam/ folder)")
-    b = _Builder(data, seed)
-    rng = b.rng
+    b = _Builder(Sources(data, exclude_sources), seed, exclude_texts)
+    wiki = b.fresh(_wikipedia(b.sources), key=lambda item: item[0])
+    articles = b.fresh(_peoples_daily(b.sources), key="".join)
+    ads, fragments = _sms(b.sources)
+    ads, fragments = b.fresh(ads), b.fresh(fragments)
+    lexicon = _Lexicon(data)
 
-    # high: Wikipedia, People's Daily, main text of real pages
-    wiki = _wikipedia(data)
     for text, title in wiki:
-        b.add_segments(text, "high", "wikipedia", f"wiki:{title}")
-    articles = _peoples_daily(data)
+        b.add_document(text, "high", "wikipedia", f"wiki:{title}")
     for index, article in enumerate(b.take(articles, 1600)):
-        b.add_segments("\n".join(article), "high", "peoples_daily", f"pd:{index}")
+        b.add_document("\n".join(article), "high", "peoples_daily", f"pd:{index}")
+    pages = _add_pages(b)
+    _add_seed_page(b)
+    prose = [t for t, _ in wiki] + ["".join(a) for a in articles[:3000]] + pages.main_texts
+    _add_assembled_junk(b, prose, articles, fragments, pages, lexicon)
+    _add_generated_junk(b, prose, pages, ads, lexicon)
+    _add_ads(b, ads, pages, lexicon)
 
-    anchors: list[str] = []
-    urls: list[str] = []
-    all_lines: list[tuple[str, str]] = []
-    for page_id, html, main in _pages(data):
+    examples = _dedup(b.examples)
+    if b.held_out:
+        near = {e.group for e in examples if b.held_out.matches(e.text)}
+        examples = [e for e in examples if e.group not in near]
+        b.held_out_dropped += len(near)
+    log.info("held out: %d raw texts and groups dropped as near-duplicates", b.held_out_dropped)
+    return examples
+
+
+class _Lexicon:
+    """The real word lists: gambling/porn terms, blocklisted domains, advertising words."""
+
+    def __init__(self, data: Path) -> None:
+        lexicon = data / "lexicon"
+        konsheng = lexicon / "konsheng"
+        self.domains = _words(konsheng / "illegal_domains.txt")
+        categories = lexicon / "sensitive_words_by_category.tsv"
+        rows = [line.split("\t") for line in _lines(categories) if "\t" in line]
+        self.gambling = [word for category, word in rows if category == "赌博"]
+        self.porn = [w for w in _words(konsheng / "porn_words.txt") if len(w) >= 2]
+        self.porn += [word for category, word in rows if category == "色情"]
+        self.other = [word for category, word in rows if category == "其他"]
+        self.advertising = _words(konsheng / "advertising.txt")
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+
+
+def _words(path: Path) -> list[str]:
+    return list(dict.fromkeys(w.strip() for w in _lines(path) if w.strip()))
+
+
+@dataclass
+class _Pages:
+    main_texts: list[str]  # articles of real pages, as the extractor gives them
+    anchors: list[str]  # anchor texts of headline length
+    urls: list[str]
+    junk_lines: list[tuple[str, str]]  # (page id, line) of everything but the article
+
+
+def _add_pages(b: _Builder) -> _Pages:
+    """Real pages: their article is high; what extraction and the coarse stage remove from
+    them (menus, link farms, headline walls, comment bars), their anchor lists and the
+    list pages are low."""
+    from mdfs.coarse.boilerplate import Boilerplate
+    from mdfs.collect.encoding import decode_html
+    from mdfs.collect.extract import extract_main_text
+
+    boilerplate = Boilerplate()
+    pages = _Pages([], [], [], [])
+    for page_id, html, gold in _pages(b.sources):
+        extracted = extract_main_text(html)
+        if gold is not None and len(_squash(gold)) < 0.5 * len(_squash(extracted)):
+            continue  # a stub gold text (two pages): the rest of the page is article, not junk
+        if gold is not None:
+            main = _gold_article(html, gold)
+            # what the extractor keeps that is not article: its leaks are junk the run sees
+            leaks = [line for line in extracted.split("\n") if _junk_line(line, gold)]
+            if leaks:
+                b.add_segments("\n".join(leaks), "low", "extractor_leak", page_id)
+        else:
+            # the coarse stage's line filter on the extracted text: what it drops is junk
+            main, _ = boilerplate.clean(b.norm(extracted))
+            dropped = [line for line in b.norm(extracted).split("\n") if _junk_line(line, main)]
+            if dropped:
+                b.add_segments("\n".join(dropped), "low", "coarse_removed", page_id)
+        if b.fresh([main]) and len(_squash(main)) >= 150:
+            b.add_document(main, "high", "page_main_text", page_id)
+            pages.main_texts.append(main)
         page_anchors, page_urls = _anchors(html)
-        anchors.extend(page_anchors)
-        urls.extend(page_urls)
-        main_squashed = _squash(main)
-        if page_id.startswith("gold:"):
-            main = _gold_article(html, main)
-        if len(_squash(main)) >= 150:
-            b.add_segments(main, "high", "page_main_text", page_id)
-        # low: everything on the page that is not its main text (menus, footers, lists)
-        rest = [
-            line
-            for line in _page_lines(html)
-            if _squash(line) and _squash(line) not in main_squashed
-        ]
-        all_lines.extend((page_id, line) for line in rest)
+        pages.anchors.extend(b.fresh(page_anchors))
+        pages.urls.extend(page_urls)
+        rest = [line for line in _page_lines(html) if _junk_line(line, main)]
+        pages.junk_lines.extend((page_id, line) for line in rest)
         if rest:
-            b.add_segments("\n".join(rest), "low", "page_boilerplate", page_id)
+            b.add_document("\n".join(rest), "low", "page_boilerplate", page_id)
         if len(page_anchors) >= 5:
-            picked = rng.sample(page_anchors, min(len(page_anchors), 60))
+            picked = b.rng.sample(page_anchors, min(len(page_anchors), 60))
             b.add_segments("\n".join(picked), "low", "link_list", page_id)
-    for path in sorted((data / "web" / "news_pages" / "list_pages").rglob("*.html")):
-        from mdfs.collect.encoding import decode_html
-
+    for path in b.sources.files("web/news_pages/list_pages", "*.html"):
         html = decode_html(path.read_bytes(), None)
-        b.add_segments("\n".join(_page_lines(html)), "low", "list_page", f"list:{path}")
+        group = f"list:{path.relative_to(b.data)}"
+        b.add_document(extract_main_text(html), "low", "list_page", group)
+        b.add_segments("\n".join(_page_lines(html)), "low", "list_page", group)
+    return pages
 
-    prose = [t for t, _ in wiki] + ["".join(a) for a in articles[:3000]]
+
+def _junk_line(line: str, article: str) -> bool:
+    squashed = _squash(line)
+    return bool(squashed) and squashed not in _squash(article)
+
+
+def _add_seed_page(b: _Builder) -> None:
+    """The seed page: its article is high, the city list, link farm and headline wall low."""
+    path = b.data / SEED_PAGE
+    if not path.is_file() or not b.sources.allowed(path):
+        return
+    lines = path.read_text(encoding="utf-8").split("\n")
+    first, last = _SEED_ARTICLE
+    if len(lines) < last or not lines[first].startswith(_SEED_TITLE):
+        log.warning("%s: not the seed page this builder knows; left out", path)
+        return
+    b.add_document("\n".join(lines[first:last]), "high", "seed_page", "seed")
+    b.add_document("\n".join(lines[:first]), "low", "seed_page", "seed")
+    b.add_document("\n".join(lines[last:]), "low", "seed_page", "seed")
+
+
+def _add_assembled_junk(
+    b: _Builder,
+    prose: list[str],
+    articles: list[list[str]],
+    fragments: list[str],
+    pages: _Pages,
+    lexicon: _Lexicon,
+) -> None:
+    """Junk the pages show in a few examples only, assembled from real pieces."""
+    rng = b.rng
     # high: articles end with their sources; a reference list after prose is still the article
     for index, text in enumerate(b.take(prose, 500)):
         lines = [
             text[-rng.randint(60, 200) :],
             rng.choice(("参考资料：", "参考文献", "来源：", "")),
         ]
-        for url in rng.sample(urls, rng.randint(1, 5)):
+        for url in rng.sample(pages.urls, min(len(pages.urls), rng.randint(1, 5))):
             # pages flattened to text often lose the slashes of their links (see seed page)
             lines.append(url.replace("/", "") if rng.random() < 0.3 else url)
         b.add_segments("\n".join(lines), "high", "article_references", f"refs:{index}", 256)
 
     # low: walls of concatenated headlines and teasers (the tail of content-farm pages)
-    for index in range(1500):
+    for index in range(min(1500, len(pages.anchors))):
         parts = []
         for _ in range(rng.randint(3, 12)):
-            headline = rng.choice(anchors)
+            headline = rng.choice(pages.anchors)
             if rng.random() < 0.5:
                 teaser = rng.choice(prose)
                 cut = rng.randint(0, max(0, len(teaser) - 80))
                 headline += teaser[cut : cut + rng.randint(15, 80)] + rng.choice(("……", "…", ""))
             parts.append(headline)
         glue = rng.choice(("", "", " ", "\n"))
-        b.add_segments(glue.join(parts), "low", "headline_wall", f"wall:{index}")
+        b.add_document(glue.join(parts), "low", "headline_wall", f"wall:{index}")
 
-    # low: gambling / SEO junk from real lexicon entries and blocked domains
-    lexicon = data / "lexicon"
-    domains = (lexicon / "konsheng" / "illegal_domains.txt").read_text(encoding="utf-8").split()
-    junk_words = [
-        line.split("\t")[1]
-        for line in (lexicon / "sensitive_words_by_category.tsv").read_text("utf-8").splitlines()
-        if "\t" in line and line.split("\t")[0] in ("赌博", "色情", "其他")
-    ]
-    ad_words = (lexicon / "konsheng" / "advertising.txt").read_text(encoding="utf-8").split()
-    for index in range(700):
+    # low: runs of gambling / porn terms, blocklisted domains and ad words (SEO junk pages)
+    terms = lexicon.gambling + lexicon.porn + lexicon.other
+    for index in range(min(300, len(pages.anchors))):
         parts = []
         for _ in range(rng.randint(4, 20)):
-            roll = rng.random()
-            if roll < 0.35:
-                parts.append(rng.choice(junk_words))
-            elif roll < 0.55:
-                parts.append(rng.choice(domains))
-            elif roll < 0.75:
-                parts.append(rng.choice(ad_words))
-            else:
-                parts.append(rng.choice(anchors))
-        glue = rng.choice(("", " ", "-", "|", "_", "，", "\n"))
-        b.add_segments(glue.join(parts), "low", "seo_junk", f"seo:{index}")
+            pool = rng.choice((terms, lexicon.domains, lexicon.advertising, pages.anchors))
+            parts.append(rng.choice(pool))
+        glue = rng.choice(spam.GLUES)
+        b.add_document(glue.join(parts), "low", "seo_junk", f"seo:{index}")
 
     # low: short fragments, alone and as runs of unrelated ones
-    ads, fragments = _sms(data)
     for text in b.take(fragments, 1500):
         b.add(text, "low", "short_fragment", f"frag:{text}")
-    for index in range(500):
+    for index in range(min(500, len(fragments) // 10)):
         run = rng.sample(fragments, rng.randint(3, 10))
-        b.add_segments("\n".join(run), "low", "fragment_run", f"fragrun:{index}")
+        b.add_document("\n".join(run), "low", "fragment_run", f"fragrun:{index}")
 
     # low: machine-garbled text: mojibake, shuffled characters, word salad
     for index, text in enumerate(b.take(prose, 1200)):
@@ -359,31 +589,97 @@ def build_examples(data: Path, seed: int = 13) -> list[Example]:
         b.add_segments(garbled, "low", "garbled", f"garbled:{index}")
 
     # low: source code, as crawled pages of snippets and repositories show it
-    for index, snippet in enumerate(_code_snippets(rng, 500)):
+    for index, snippet in enumerate(_code_snippets(rng, min(500, len(prose)))):
         b.add_segments(snippet, "low", "code", f"code:{index}")
 
-    # ad: SMS advertisements, alone and as blocks; advertising lines of pages
+
+def _add_generated_junk(
+    b: _Builder, prose: list[str], pages: _Pages, ads: list[str], lexicon: _Lexicon
+) -> None:
+    """Spam made by the tricks of `spam.py` from real articles and real lexicons."""
+    rng = b.rng
+    if not prose or not pages.anchors:
+        return
+    spinnable = [text for text in prose if spam.spinnable(text)]
+    for index, text in enumerate(b.take(spinnable, 700)):
+        b.add_document(spam.spin(text, rng), "low", "spun", f"spun:{index}")
+    for index in range(min(700, len(prose) // 3)):
+        pieces = rng.sample(prose, rng.randint(3, 6))
+        text = spam.collage(pieces, rng, rng.randint(6, 16))
+        b.add_document(text, "low", "collage", f"collage:{index}")
+    keywords = sorted({m for ad in ads for m in _BRACKETED.findall(ad)})
+    keywords += lexicon.gambling + [w for w in lexicon.advertising if len(w) >= 2]
+    for index, text in enumerate(b.take(prose, 700)):
+        stuffed = spam.stuff_keywords(text, rng.choice(keywords), rng)
+        b.add_document(stuffed, "low", "keyword_stuffed", f"stuffed:{index}")
+    terms = lexicon.gambling + lexicon.porn
+    for index, text in enumerate(b.take(prose, 700)):
+        group = f"injected:{index}"
+        article = [line for line in text.split("\n") if line.strip()]
+        lines = spam.inject_links(article, terms, lexicon.domains, pages.anchors, rng)
+        document = b.norm("\n".join(line for line, _ in lines))
+        b.add(document, "low", "injected_links", group, unit="document")
+        _add_marked_segments(b, lines, "low", "injected_links", group)
+
+
+def _add_marked_segments(
+    b: _Builder, lines: list[tuple[str, bool]], label: str, source: str, group: str
+) -> None:
+    """Segments of a text that hold a marked line; the rest of the text is left out."""
+    normalized = [(b.norm(line), marked) for line, marked in lines]
+    text = "\n".join(line for line, _ in normalized)
+    spans, position = [], 0
+    for line, marked in normalized:
+        if marked:
+            spans.append((position, position + len(line)))
+        position += len(line) + 1
+    size = b.rng.choice((96, 128, 192, 256, 256, 256))
+    for segment in split_segments(text, max_chars=size, min_chars=40):
+        if any(start < segment.end and segment.start < end for start, end in spans):
+            b.add(segment.text(text), label, source, group)
+
+
+def _add_ads(b: _Builder, ads: list[str], pages: _Pages, lexicon: _Lexicon) -> None:
+    """Ads: SMS ads (digits restored), alone and as blocks; ad lines of pages; marketing
+    dressed as articles and Q&As from real ad sentences of one topic."""
+    rng = b.rng
     for text in b.take(ads, 3600):
         b.add(text, "ad", "sms_ad", f"ad:{text}")
-    for index in range(900):
-        block = rng.sample(ads, rng.randint(2, 5))
-        b.add_segments(rng.choice(("\n", "", " ")).join(block), "ad", "ad_block", f"adb:{index}")
-    ad_set = set(ad_words)
-    for page_id, line in all_lines:
-        hits = sum(1 for word in ad_set if word in line)
+    # Texts assembled from several ads draw on the ads of their own side of the split only,
+    # or they would join train and dev ads into one near-duplicate component.
+    by_side = {side: [ad for ad in ads if group_side(f"ad:{ad}") == side] for side in SIDES}
+    for index in range(min(900, len(ads) // 5)):
+        pool = by_side[group_side(f"adb:{index}")]
+        block = rng.sample(pool, min(len(pool), rng.randint(2, 5)))
+        glue = rng.choice(("\n", "", " "))
+        b.add_document(glue.join(block), "ad", "ad_block", f"adb:{index}")
+    ad_words = sorted(set(lexicon.advertising))
+    for page_id, line in pages.junk_lines:
+        hits = sum(1 for word in ad_words if word in line)
         if hits >= 2 and len(line) >= 12:
             b.add(line, "ad", "page_ad_line", page_id)
-
-    return _dedup(b.examples)
+    questions = sorted({q for ad in ads for q in _QUESTION.findall(ad)})
+    topics = sorted(spam.AD_TOPICS.items())
+    pools = {}
+    for side in SIDES:
+        ad_sentences = [s for ad in by_side[side] for s in spam.sentences(ad)]
+        pools[side] = [[s for s in ad_sentences if pattern.search(s)] for _, pattern in topics]
+    for index in range(min(1200, len(ads) // 3)):
+        group = f"marketing:{index}"
+        pool = pools[group_side(group)][index % len(topics)]
+        if len(pool) >= 5:
+            b.add_document(
+                spam.marketing_article(pool, questions, rng), "ad", "marketing_article", group
+            )
 
 
 def _dedup(examples: list[Example]) -> list[Example]:
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     unique = []
     for example in examples:
         key = re.sub(r"[\W\dx]+", "", example.text.lower())
-        if key and key not in seen:
-            seen.add(key)
+        if key and (example.unit, key) not in seen:
+            seen.add((example.unit, key))
             unique.append(example)
     return unique
 
@@ -421,17 +717,34 @@ def assign_split(examples: list[Example], dev_fraction: float = 0.1) -> list[str
         for j in lsh.query(signature):
             union(i, j)
         lsh.insert(i, signature)
-    sides = []
-    for i in range(len(examples)):
-        root = examples[find(i)].group
-        digest = int(hashlib.sha1(root.encode()).hexdigest()[:8], 16)
-        sides.append("dev" if digest % 1000 < dev_fraction * 1000 else "train")
-    return sides
+    # A component goes where most of its groups' hashes send them: a text assembled from
+    # pieces of one side's pool (see `_add_ads`) then stays on that side, and one member
+    # cannot drag a large component across.
+    votes: dict[int, Counter[str]] = {}
+    for i, example in enumerate(examples):
+        votes.setdefault(find(i), Counter())[group_side(example.group, dev_fraction)] += 1
+    return [
+        "dev" if votes[find(i)]["dev"] > votes[find(i)]["train"] else "train"
+        for i in range(len(examples))
+    ]
 
 
-def write_labelled_set(data: Path, output: Path, seed: int = 13) -> Counter[tuple[str, str]]:
-    """Write {"text", "label", "split", "source"} lines; return counts per (split, label)."""
-    examples = build_examples(data, seed)
+def group_side(group: str, dev_fraction: float = 0.1) -> str:
+    """The side a group's hash sends it to."""
+    digest = int(hashlib.sha1(group.encode()).hexdigest()[:8], 16)
+    return "dev" if digest % 1000 < dev_fraction * 1000 else "train"
+
+
+def write_labelled_set(
+    data: Path,
+    output: Path,
+    seed: int = 13,
+    exclude_sources: Sequence[str] = (),
+    exclude_texts: Sequence[str] = (),
+) -> Counter[tuple[str, str]]:
+    """Write the labelled set (the module docstring gives the fields); return counts per
+    (split, label) of segments, and per ("source", "label/source/unit")."""
+    examples = build_examples(data, seed, exclude_sources, exclude_texts)
     sides = assign_split(examples)
     order = list(range(len(examples)))
     random.Random(seed).shuffle(order)
@@ -443,12 +756,15 @@ def write_labelled_set(data: Path, output: Path, seed: int = 13) -> Counter[tupl
             record = {
                 "text": example.text,
                 "label": example.label,
-                "split": sides[i],
                 "source": example.source,
+                "unit": example.unit,
+                "group": example.group,
+                "split": sides[i],
             }
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-            counts[(sides[i], example.label)] += 1
-            counts[("source", f"{example.label}/{example.source}")] += 1
+            if example.unit == "segment":
+                counts[(sides[i], example.label)] += 1
+            counts[("source", f"{example.label}/{example.source}/{example.unit}")] += 1
     return counts
 
 

@@ -39,6 +39,12 @@ def split_records(records: list[dict]) -> tuple[list[dict], list[dict]]:
     return train, dev
 
 
+def segments_only(records: list[dict]) -> list[dict]:
+    """The lines of unit "segment" (all lines when the file has no units): segments are
+    what the classifier scores at run time; documents are there for document-level models."""
+    return [r for r in records if r.get("unit", "segment") == "segment"]
+
+
 def per_class_report(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, dict]:
     report: dict[str, dict] = {}
     f1s = []
@@ -85,7 +91,7 @@ def train_classifier(
     settings = settings or TrainSettings()
     size = size or TinyBertSize()
     set_threads(settings.threads)
-    records = read_labelled(data)
+    records = segments_only(read_labelled(data))
     train, dev = split_records(records)
     report(f"{len(train)} train / {len(dev)} dev examples")
     started = time.perf_counter()
