@@ -28,6 +28,7 @@ STEP_MODULES = [
     "mdfs.coarse.near_dedup",
     "mdfs.coarse.paragraph_dedup",
     "mdfs.fine.step",
+    "mdfs.fine.fluency",
 ]
 
 
