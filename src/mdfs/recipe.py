@@ -29,6 +29,8 @@ STEP_MODULES = [
     "mdfs.coarse.paragraph_dedup",
     "mdfs.fine.step",
     "mdfs.fine.fluency",
+    "mdfs.fine.lexical",
+    "mdfs.fine.url_signals",
 ]
 
 
