@@ -31,6 +31,7 @@ STEP_MODULES = [
     "mdfs.fine.fluency",
     "mdfs.fine.lexical",
     "mdfs.fine.url_signals",
+    "mdfs.fine.combiner",
 ]
 
 

@@ -6,7 +6,9 @@ and investment scams, franchise copy and the calls to contact that close every a
 have a vocabulary ordinary news rarely uses (`data/lexicon/signals.tsv`, plus the gambling
 and porn rows of `sensitive.tsv`), so their hits per 1,000 characters are a cheap signal.
 SEO pages repeat their target keyword through the text (`top_ngram_share`), and spun or
-collaged pages carry a title that does not match the body (`title_overlap`).
+collaged pages carry a title that does not match the body (`title_overlap`). Two figures
+of line shape go with them (`mean_line_chars`, `sentence_end_fraction`): lists and link
+blocks are short lines that end no sentence.
 """
 
 from __future__ import annotations
@@ -38,6 +40,22 @@ def top_ngram_share(text: str, n: int = 4) -> float:
     return min(1.0, counts.most_common(1)[0][1] * n / len(cjk))
 
 
+SENTENCE_ENDS = tuple("。！？…”」』）.!?;；:：")
+
+
+def line_shape(text: str) -> tuple[float, float]:
+    """(mean characters per non-blank line, share of those lines that end a sentence).
+
+    Prose is long lines ending in sentence punctuation; navigation, headline walls, tag
+    lists and link farms are short lines that end anywhere.
+    """
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if not lines:
+        return 0.0, 0.0
+    ends = sum(line.endswith(SENTENCE_ENDS) for line in lines)
+    return sum(map(len, lines)) / len(lines), ends / len(lines)
+
+
 def title_overlap(text: str, max_title_chars: int = 64) -> float | None:
     """Share of the first line's Chinese characters that occur in the rest of the text.
 
@@ -55,7 +73,8 @@ def title_overlap(text: str, max_title_chars: int = 64) -> float | None:
 @register
 class LexicalSignals(Filter):
     """Hits per 1,000 characters of gambling, porn, medical, finance, marketing and contact
-    words, the top n-gram's share and the title-body overlap (`meta["lexical"]`).
+    words, the top n-gram's share, the title-body overlap and the line shape
+    (`meta["lexical"]`).
 
     Scores only, unless `remove` is set: then a document whose gambling + porn density
     reaches `max_gambling_density` goes as `low_quality:gambling`, and one whose advertising
@@ -91,6 +110,9 @@ class LexicalSignals(Filter):
             f"{c}_density": round(hits[c] * per_mille, 3) for c in CATEGORIES
         }
         figures["top_ngram_share"] = round(top_ngram_share(text, self.ngram), 4)
+        mean_line_chars, sentence_end_fraction = line_shape(text)
+        figures["mean_line_chars"] = round(mean_line_chars, 1)
+        figures["sentence_end_fraction"] = round(sentence_end_fraction, 4)
         overlap = title_overlap(text)
         if overlap is not None:
             figures["title_overlap"] = round(overlap, 4)
