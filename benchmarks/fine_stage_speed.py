@@ -44,7 +44,7 @@ def fine_recipe(with_bert: bool) -> dict:
     steps = [s for s in recipe["steps"] if next(iter(s)) in FINE_STEPS]
     if not with_bert:
         steps = [s for s in steps if next(iter(s)) != "quality_classifier"]
-    return {"steps": steps}
+    return {"collect": {"shard_max_files": 1}, "steps": steps}  # one shard per input file
 
 
 def seconds(inputs: Path, recipe: dict, workers: int, work: Path, name: str) -> float:

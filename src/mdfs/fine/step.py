@@ -37,9 +37,10 @@ class QualityClassifier(Step):
     unchanged, and `meta["quality"]` records the scores and the most likely class as `label`
     (what `mdfs classify` reports); the thresholds do not apply.
 
-    With `decide: false` the step only scores and cuts segments, never removing a document
-    for its scores: the `fine_decision` step then decides with these scores and the other
-    signals.
+    With `decide: false` the step only scores, and cuts segments from the documents it
+    would keep, never removing a document for its scores: the `fine_decision` step then
+    decides with these scores and the other signals on the whole of a document the
+    classifier calls junk.
     """
 
     name = "quality_classifier"
@@ -104,12 +105,10 @@ class QualityClassifier(Step):
         document.meta["quality"] = quality
         if ad >= self.ad_threshold:
             quality["label"] = "ad"
-            if self.decide:
-                return Removed(document, "advertisement")
-        elif high < self.high_threshold:
+            return Removed(document, "advertisement") if self.decide else document
+        if high < self.high_threshold:
             quality["label"] = "low"
-            if self.decide:
-                return Removed(document, "low_quality")
+            return Removed(document, "low_quality") if self.decide else document
         if not self.drop_segments:
             return document
         keep = self._segments_to_keep(score)
