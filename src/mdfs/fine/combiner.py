@@ -107,6 +107,9 @@ class Combiner:
     intercept: np.ndarray  # (3,)
     high_threshold: float  # keep a document whose high probability reaches this
     about: dict[str, Any] = field(default_factory=dict)  # how it was fitted and measured
+    # standard scores of a typical good document (the high class's training mean): a
+    # removal is explained by how the document differs from good text, not from the mean
+    reference: np.ndarray | None = None
 
     def standardise(self, rows: list[dict[str, float]]) -> np.ndarray:
         """Standard scores, clipped to +-CLIP: a document unlike any seen in training moves
@@ -122,8 +125,12 @@ class Combiner:
         return e / e.sum(axis=1, keepdims=True)
 
     def deciding_signal(self, z: np.ndarray, label: str) -> str:
-        """The signal that pushed hardest from high toward `label` (summed over its features)."""
-        push = (self.coef[LABELS.index(label)] - self.coef[LABELS.index("high")]) * z
+        """The signal that pushed hardest from high toward `label` (summed over its features),
+        measured from a typical good document, so a signal at its good-text value never
+        counts as the reason."""
+        reference = np.zeros_like(z) if self.reference is None else self.reference
+        direction = self.coef[LABELS.index(label)] - self.coef[LABELS.index("high")]
+        push = direction * (z - reference)
         by_signal: dict[str, float] = {}
         for name, value in zip(self.features, push, strict=True):
             signal = FEATURES[name][0]
@@ -139,6 +146,9 @@ class Combiner:
             "coef": [[round(float(v), 6) for v in row] for row in self.coef],
             "intercept": [round(float(v), 6) for v in self.intercept],
             "high_threshold": round(float(self.high_threshold), 4),
+            "reference": None
+            if self.reference is None
+            else [round(float(v), 6) for v in self.reference],
             "about": self.about,
         }
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +172,9 @@ class Combiner:
                 intercept=np.array(record["intercept"], dtype=np.float64),
                 high_threshold=float(record["high_threshold"]),
                 about=record.get("about", {}),
+                reference=None
+                if record.get("reference") is None
+                else np.array(record["reference"], dtype=np.float64),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise UserError(f"combiner {path} is not a combiner file: {error}") from None

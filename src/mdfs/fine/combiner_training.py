@@ -249,6 +249,8 @@ def fit_combiner(
     coef[model.classes_] = model.coef_
     intercept[model.classes_] = model.intercept_
     combiner = Combiner(names, mean, scale, coef, intercept, 0.5)
+    good = fit & (y == LABELS.index("high"))
+    combiner.reference = z[good].mean(axis=0) if good.any() else None
     held = ~fit
     probabilities = combiner.probabilities(z[held])
     combiner.high_threshold = choose_threshold(probabilities[:, 0], y[held] == 0, precision)
