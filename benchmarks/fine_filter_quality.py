@@ -35,11 +35,10 @@ from mdfs.fine.combiner_training import (
     signal_steps,
     training_documents,
 )
-from mdfs.fine.commands import SHARED_DATA
 from mdfs.fine.fluency import Fluency
 from mdfs.fine.lexical import LexicalSignals
-from mdfs.fine.signal_commands import RESERVED_SOURCES
 from mdfs.fine.url_signals import UrlSignals
+from mdfs.shared import shared_folder
 
 
 def label_of(verdict: bool | str) -> str:
@@ -116,7 +115,7 @@ def main() -> None:
     parser.add_argument("--dev", help="hand-labelled labels.jsonl (held out)")
     parser.add_argument("--no-built", action="store_true", help="skip the built split")
     parser.add_argument("--combiner", help="combiner JSON (default: the shipped one)")
-    parser.add_argument("--data-dir", default=str(SHARED_DATA / "data"))
+    parser.add_argument("--data-dir", default=str(shared_folder() / "data"))
     args = parser.parse_args()
     if args.dev:
         items = [
@@ -127,7 +126,9 @@ def main() -> None:
         texts, urls = [i["text"] for i in items], [i.get("url") for i in items]
         report("hand-labelled dev set (held out)", items, texts, urls, args.combiner)
     if not args.no_built:
-        reserved = read_reserved_sources(RESERVED_SOURCES)
+        reserved = read_reserved_sources(
+            Path(__file__).parent / "data" / "fine_dev" / "sources.txt"
+        )
         built = [
             d for d in training_documents(Path(args.data_dir), reserved) if not in_fit_part(d.group)
         ]

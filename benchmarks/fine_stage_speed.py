@@ -21,12 +21,12 @@ from pathlib import Path
 import yaml
 
 from mdfs.cli import main as mdfs
-from mdfs.fine.commands import SHARED_DATA
 from mdfs.recipe import default_recipe_path
+from mdfs.shared import shared_folder
 
 
 def wiki(count: int) -> list[str]:
-    folder = SHARED_DATA / "data" / "text" / "cmrc2018_wikipedia"
+    folder = shared_folder() / "data" / "text" / "cmrc2018_wikipedia"
     texts = [
         p["context"]
         for path in sorted(folder.glob("*.json"))

@@ -25,6 +25,7 @@ from mdfs.fine.step import QualityClassifier
 from mdfs.pipeline import run_steps
 from tests.conftest import read_parts
 
+
 def test_step_without_decision_scores_all_and_cuts_only_what_it_would_keep() -> None:
     step = QualityClassifier(decide=False, min_segment_chars=0, max_segment_chars=40)
     step._scorer = _FixedScorer()
@@ -35,7 +36,7 @@ def test_step_without_decision_scores_all_and_cuts_only_what_it_would_keep() -> 
         Document("b", "广告广告买买买" * 5, "t"),
         Document("c", "垃圾" * 30, "t"),
     ]
-    kept, stats = run_steps([step], iter(documents), lambda name, r: None)
+    kept, _ = run_steps([step], iter(documents), lambda name, r: None)
     kept = list(kept)
     assert [d.id for d in kept] == ["a", "b", "c"]
     assert "垃圾" not in kept[0].text  # the kept document's junk tail is cut

@@ -8,6 +8,7 @@ from pathlib import Path
 from mdfs.cli.fine import _data_dir
 from mdfs.errors import UserError
 
+# the sources of the hand-labelled dev set, never trained on (present in a source checkout)
 RESERVED_SOURCES = (
     Path(__file__).resolve().parents[3] / "benchmarks" / "data" / "fine_dev" / "sources.txt"
 )
