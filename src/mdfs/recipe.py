@@ -29,6 +29,10 @@ STEP_MODULES = [
     "mdfs.coarse.near_dedup",
     "mdfs.coarse.paragraph_dedup",
     "mdfs.fine.step",
+    "mdfs.fine.fluency",
+    "mdfs.fine.lexical",
+    "mdfs.fine.url_signals",
+    "mdfs.fine.combiner",
 ]
 
 

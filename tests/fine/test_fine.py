@@ -25,6 +25,25 @@ from mdfs.fine.step import QualityClassifier
 from mdfs.pipeline import run_steps
 from tests.conftest import read_parts
 
+
+def test_step_without_decision_scores_all_and_cuts_only_what_it_would_keep() -> None:
+    step = QualityClassifier(decide=False, min_segment_chars=0, max_segment_chars=40)
+    step._scorer = _FixedScorer()
+    step._ready = True
+    good = "这是一篇很好的文章，内容充实。" * 4
+    documents = [
+        Document("a", good + "\n" + "垃圾标题" * 5, "t"),
+        Document("b", "广告广告买买买" * 5, "t"),
+        Document("c", "垃圾" * 30, "t"),
+    ]
+    kept, _ = run_steps([step], iter(documents), lambda name, r: None)
+    kept = list(kept)
+    assert [d.id for d in kept] == ["a", "b", "c"]
+    assert "垃圾" not in kept[0].text  # the kept document's junk tail is cut
+    assert kept[1].text == documents[1].text and kept[2].text == "垃圾" * 30  # judged whole
+    assert [d.meta["quality"]["label"] for d in kept] == ["high", "ad", "low"]
+
+
 needs_shipped = pytest.mark.skipif(
     not (DEFAULT_BERT / "config.json").is_file(), reason="default model not built"
 )

@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "mdfs.cli.run",
     "mdfs.cli.dedup",
     "mdfs.cli.fine",
+    "mdfs.cli.signals",
     "mdfs.cli.train",
     "mdfs.cli.eval",
     "mdfs.cli.review",

@@ -37,6 +37,11 @@ class QualityClassifier(Step):
     With `annotate_only` the step filters nothing: every document is kept with its text
     unchanged, and `meta["quality"]` records the scores and the most likely class as `label`
     (what `mdfs classify` reports); the thresholds do not apply.
+
+    With `decide: false` the step only scores, and cuts segments from the documents it
+    would keep, never removing a document for its scores: the `fine_decision` step then
+    decides with these scores and the other signals on the whole of a document the
+    classifier calls junk.
     """
 
     name = "quality_classifier"
@@ -48,6 +53,7 @@ class QualityClassifier(Step):
     ad_threshold: float = Field(0.5, ge=0, le=1)
     segment_threshold: float = Field(0.5, ge=0, le=1)
     inner_segment_threshold: float = Field(0.1, ge=0, le=1)
+    decide: bool = True  # false: score and cut segments only; `fine_decision` decides
     drop_segments: bool = True
     max_segment_chars: int = Field(256, gt=0)
     min_segment_chars: int = Field(40, ge=0)
@@ -102,10 +108,10 @@ class QualityClassifier(Step):
         document.meta["quality"] = quality
         if ad >= self.ad_threshold:
             quality["label"] = "ad"
-            return Removed(document, "advertisement")
+            return Removed(document, "advertisement") if self.decide else document
         if high < self.high_threshold:
             quality["label"] = "low"
-            return Removed(document, "low_quality")
+            return Removed(document, "low_quality") if self.decide else document
         if not self.drop_segments:
             return document
         keep = self._segments_to_keep(score)

@@ -1,0 +1,126 @@
+"""Lexical signals: densities of junk vocabulary, keyword repetition, title-body agreement.
+
+Web junk that reads fluently still gives itself away in its words. Gambling and porn
+anchors injected into real news, hospital and clinic marketing written as an article, loan
+and investment scams, franchise copy and the calls to contact that close every ad each
+have a vocabulary ordinary news rarely uses (`data/lexicon/signals.tsv`, plus the gambling
+and porn rows of `sensitive.tsv`), so their hits per 1,000 characters are a cheap signal.
+SEO pages repeat their target keyword through the text (`top_ngram_share`), and spun or
+collaged pages carry a title that does not match the body (`title_overlap`). Two figures
+of line shape go with them (`mean_line_chars`, `sentence_end_fraction`): lists and link
+blocks are short lines that end no sentence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pydantic import Field, PrivateAttr
+
+from mdfs.coarse.keywords import build_automaton, count_hits, default_lexicon, read_words
+from mdfs.document import Document
+from mdfs.pipeline import Filter, register
+
+CATEGORIES = ("gambling", "porn", "medical", "finance", "marketing", "contact")
+# the rows of sensitive.tsv that name the same kinds of junk
+SENSITIVE_CATEGORIES = {"赌博": "gambling", "色情": "porn"}
+ADVERTISING = ("medical", "finance", "marketing", "contact")
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
+def top_ngram_share(text: str, n: int = 4) -> float:
+    """Share of the Chinese characters covered by the most frequent Chinese n-gram."""
+    cjk = "".join(c for c in text if _is_cjk(c))
+    if len(cjk) < 5 * n:
+        return 0.0
+    counts = Counter(cjk[i : i + n] for i in range(len(cjk) - n + 1))
+    return min(1.0, counts.most_common(1)[0][1] * n / len(cjk))
+
+
+SENTENCE_ENDS = tuple("。！？…”」』）.!?;；:：")
+
+
+def line_shape(text: str) -> tuple[float, float]:
+    """(mean characters per non-blank line, share of those lines that end a sentence).
+
+    Prose is long lines ending in sentence punctuation; navigation, headline walls, tag
+    lists and link farms are short lines that end anywhere.
+    """
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if not lines:
+        return 0.0, 0.0
+    ends = sum(line.endswith(SENTENCE_ENDS) for line in lines)
+    return sum(map(len, lines)) / len(lines), ends / len(lines)
+
+
+def title_overlap(text: str, max_title_chars: int = 64) -> float | None:
+    """Share of the first line's Chinese characters that occur in the rest of the text.
+
+    None when the first line does not look like a title (too long, no Chinese) or there is
+    no body. A real headline shares most of its characters with its article.
+    """
+    title, _, body = text.strip().partition("\n")
+    title_chars = {c for c in title if _is_cjk(c)}
+    if len(title) > max_title_chars or len(title_chars) < 4 or len(body) < 2 * len(title):
+        return None
+    body_chars = {c for c in body if _is_cjk(c)}
+    return len(title_chars & body_chars) / len(title_chars)
+
+
+@register
+class LexicalSignals(Filter):
+    """Hits per 1,000 characters of gambling, porn, medical, finance, marketing and contact
+    words, the top n-gram's share, the title-body overlap and the line shape
+    (`meta["lexical"]`).
+
+    Scores only, unless `remove` is set: then a document whose gambling + porn density
+    reaches `max_gambling_density` goes as `low_quality:gambling`, and one whose advertising
+    density (medical + finance + marketing + contact) reaches `max_ad_density` goes as
+    `advertisement:lexical`.
+    """
+
+    name = "lexical_signals"
+    word_files: list[str] = Field(default_factory=lambda: [default_lexicon("signals.tsv")])
+    sensitive_files: list[str] = Field(default_factory=lambda: [default_lexicon("sensitive.tsv")])
+    ngram: int = Field(4, ge=2)
+    remove: bool = False
+    max_gambling_density: float = Field(3.0, gt=0)
+    max_ad_density: float = Field(25.0, gt=0)
+
+    _automaton: object = PrivateAttr(default=None)
+
+    def setup(self) -> None:
+        pairs = [p for f in self.word_files for p in read_words(f)]
+        for path in self.sensitive_files:
+            pairs += [
+                (SENSITIVE_CATEGORIES[c], w)
+                for c, w in read_words(path)
+                if c in SENSITIVE_CATEGORIES
+            ]
+        self._automaton = build_automaton(pairs)
+
+    def keep(self, document: Document) -> bool | str:
+        text = document.text
+        hits = count_hits(self._automaton, text)
+        per_mille = 1000.0 / max(len(text), 100)  # a short text is read as 100 characters
+        figures: dict[str, float] = {
+            f"{c}_density": round(hits[c] * per_mille, 3) for c in CATEGORIES
+        }
+        figures["top_ngram_share"] = round(top_ngram_share(text, self.ngram), 4)
+        mean_line_chars, sentence_end_fraction = line_shape(text)
+        figures["mean_line_chars"] = round(mean_line_chars, 1)
+        figures["sentence_end_fraction"] = round(sentence_end_fraction, 4)
+        overlap = title_overlap(text)
+        if overlap is not None:
+            figures["title_overlap"] = round(overlap, 4)
+        document.meta["lexical"] = figures
+        if not self.remove:
+            return True
+        if figures["gambling_density"] + figures["porn_density"] >= self.max_gambling_density:
+            return "low_quality:gambling"
+        if sum(figures[f"{c}_density"] for c in ADVERTISING) >= self.max_ad_density:
+            return "advertisement:lexical"
+        return True
