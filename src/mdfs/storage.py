@@ -34,6 +34,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +183,9 @@ def discard_previous_run(fs: AbstractFileSystem, root: str, inputs: list[str]) -
         fs.rm(entry, recursive=True)
 
 
+LOCK_GRACE_SECONDS = 10.0
+
+
 @contextlib.contextmanager
 def exclusive_output(fs: AbstractFileSystem, root: str) -> Iterator[None]:
     """Hold an advisory lock on a local output folder while a run writes it: a second run
@@ -194,16 +198,23 @@ def exclusive_output(fs: AbstractFileSystem, root: str) -> Iterator[None]:
     import fcntl
 
     descriptor = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    # The worker processes of a run killed a moment ago share its lock until they are gone,
+    # which takes a little while on a loaded machine: wait for them before refusing.
+    deadline = time.monotonic() + LOCK_GRACE_SECONDS
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise  # e.g. a filesystem without locks: said as such by the caller
-            raise UserError(
-                f"{root} is being written by another mdfs run; wait for it to finish "
-                "(or stop it), or choose another --output"
-            ) from None
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise  # e.g. a filesystem without locks: said as such by the caller
+                if time.monotonic() > deadline:
+                    raise UserError(
+                        f"{root} is being written by another mdfs run; wait for it to finish "
+                        "(or stop it), or choose another --output"
+                    ) from None
+                time.sleep(0.2)
         yield
     finally:
         os.close(descriptor)

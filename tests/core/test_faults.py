@@ -18,6 +18,7 @@ import fsspec
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
+from mdfs import storage
 from mdfs.cli import main
 from mdfs.storage import exclusive_output
 from tests.conftest import COARSE_SMALL_SHARDS, read_parts
@@ -178,8 +179,10 @@ def test_a_full_disk_in_every_phase_is_one_line_and_resumes_identically(
 
 
 def test_a_second_run_into_the_same_output_is_refused(
-    pages: Path, recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
+    pages: Path, recipe: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(storage, "LOCK_GRACE_SECONDS", 0.5)  # how long it waits, then refuses
     output = tmp_path / "out"
     output.mkdir()
     with exclusive_output(LocalFileSystem(), str(output)):  # as a running `mdfs run` holds it

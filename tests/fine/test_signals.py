@@ -14,7 +14,7 @@ from mdfs.document import Document
 from mdfs.errors import UserError
 from mdfs.fine.combiner import DEFAULT_COMBINER, Combiner, FineDecision
 from mdfs.fine.fluency import Fluency, held_out_of_fluency_model, reference_lines
-from mdfs.fine.labelled import _wikipedia
+from mdfs.fine.labelled import Sources, _wikipedia
 from mdfs.fine.lexical import LexicalSignals, title_overlap, top_ngram_share
 from mdfs.fine.ngram import CharNgramModel
 from mdfs.fine.url_signals import UrlSignals
@@ -31,7 +31,9 @@ def normalize() -> Normalize:
 def held_out_wiki(shared: Path, normalize: Normalize) -> list[str]:
     """Wikipedia paragraphs the shipped fluency model was not trained on."""
     texts = [
-        t for t, title in _wikipedia(shared / "data") if held_out_of_fluency_model(f"wiki:{title}")
+        t
+        for t, title in _wikipedia(Sources(shared / "data"))
+        if held_out_of_fluency_model(f"wiki:{title}")
     ]
     return [normalize.normalize(t) for t in texts if len(t) > 300][:20]
 

@@ -40,14 +40,15 @@ def held_out_of_fluency_model(group: str) -> bool:
 def reference_lines(data: Path) -> Iterator[str]:
     """Normalised lines of the reference text, without the held-out articles."""
     from mdfs.coarse.normalize import Normalize
-    from mdfs.fine.labelled import _peoples_daily, _wikipedia
+    from mdfs.fine.labelled import Sources, _peoples_daily, _wikipedia
 
     normalize = Normalize()
     normalize.setup()
-    for text, title in _wikipedia(data):
+    sources = Sources(data)
+    for text, title in _wikipedia(sources):
         if not held_out_of_fluency_model(f"wiki:{title}"):
             yield from normalize.normalize(text).split("\n")
-    for index, article in enumerate(_peoples_daily(data)):
+    for index, article in enumerate(_peoples_daily(sources)):
         if not held_out_of_fluency_model(f"pd:{index}"):
             yield from (normalize.normalize(line) for line in article)
 
