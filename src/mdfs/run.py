@@ -8,16 +8,21 @@ a shard task runs.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import os
+import shlex
+import sys
 import time
 from collections import Counter
 from typing import Any
 
 import orjson
+import yaml
 from tqdm import tqdm
 
+from mdfs import __version__
 from mdfs.collect.readers import expand_inputs, shard_inputs
 from mdfs.errors import UserError
 from mdfs.layout import Layout, Phase, ShardResult
@@ -46,16 +51,29 @@ def recipe_fingerprint(recipe: Recipe) -> list[dict[str, Any]]:
     ]
 
 
+def resolved_recipe(recipe: Recipe) -> str:
+    """The recipe as it ran, every default filled in, as YAML a later run can read."""
+    data = {
+        "collect": recipe.collect.model_dump(mode="json"),
+        "modules": recipe.modules,
+        "steps": [{step.name: step.model_dump(mode="json")} for step in recipe.steps],
+    }
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
 def run_pipeline(
     inputs: list[str], output: str | os.PathLike[str], recipe: Recipe, engine: Engine,
-    overwrite: bool = False,
+    overwrite: bool = False, command: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL.
 
     An output the file system refuses (a file, a read-only or full disk, /proc) is a
-    one-line error; what finished stays for a rerun to resume.
+    one-line error; what finished stays for a rerun to resume. `command` is what the
+    report says started the run (default: this process's arguments).
     """
     layout = Layout.for_output(output)
+    if command is None:
+        command = shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]])
     try:
         fs = layout.fs
         if fs.exists(layout.root) and not fs.isdir(layout.root):
@@ -64,7 +82,7 @@ def run_pipeline(
         with exclusive_output(fs, layout.root):
             if overwrite:
                 discard_previous_run(fs, layout.root, inputs)
-            return _run(inputs, layout, recipe, engine)
+            return _run(inputs, layout, recipe, engine, command)
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         where = f": {error.filename}" if error.filename else ""
@@ -76,7 +94,10 @@ def run_pipeline(
         layout.close()  # a URL output's scratch: what must survive a resume is under the URL
 
 
-def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> dict[str, Any]:
+def _run(
+    inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, command: str
+) -> dict[str, Any]:
+    started_at, began = datetime.datetime.now(datetime.UTC), time.perf_counter()
     fs = layout.fs
     input_errors = ShardResult(phase=0, shard="inputs")
 
@@ -110,6 +131,8 @@ def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> d
         log.info("resuming the run in %s", layout.output)
     layout.make()
     write_atomic_bytes(manifest_path, orjson.dumps({"digest": digest, "shards": shards}), fs)
+    recipe_yaml = resolved_recipe(recipe)
+    write_atomic_bytes(join(layout.root, "recipe.yaml"), recipe_yaml.encode("utf-8"), fs)
 
     started = time.perf_counter()
     results = run_phases(engine, ShardJob(recipe, layout), shards)
@@ -123,6 +146,13 @@ def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> d
             "inputs": {"files": len(files), "shards": len(shards)},
             "global_steps": global_figures,
             "seconds": round(time.perf_counter() - started, 2),
+            "run": {
+                "mdfs_version": __version__,
+                "command": command,
+                "started": started_at.isoformat(timespec="seconds"),
+                "seconds": round(time.perf_counter() - began, 2),  # of this invocation
+                "recipe": recipe_yaml,
+            },
         },
     )
     report_json = orjson.dumps(report, option=orjson.OPT_INDENT_2)

@@ -34,7 +34,7 @@ from mdfs.layout import (
     plan_phases,
     read_staged,
 )
-from mdfs.pipeline import GlobalStep, run_steps
+from mdfs.pipeline import GlobalStep, run_steps, scores_of
 from mdfs.recipe import Recipe
 from mdfs.storage import committed, write_atomic_bytes
 
@@ -177,9 +177,13 @@ def run_shard(job: ShardJob, task: ShardTask) -> ShardResult:
             open_gzip_writer(raw_out) if phase.last else open_staged_writer(raw_out)
         )
 
+        steps_by_name = {step.name: step for step in phase.steps}
+
         def on_removed(step_name: str, item: Removed) -> None:
             removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
             removed_file.write(b"\n")
+            by_step = result.removed_by_source.setdefault(item.document.source, {})
+            by_step[step_name] = by_step.get(step_name, 0) + 1
             key = f"{step_name}/{item.reason}"
             examples = result.examples.setdefault(key, [])
             if len(examples) < EXAMPLES_PER_REASON:
@@ -189,6 +193,7 @@ def run_shard(job: ShardJob, task: ShardTask) -> ShardResult:
                         "url": item.document.url,
                         "source": item.document.source,
                         "text": item.document.text[:EXAMPLE_CHARS],
+                        "scores": scores_of(steps_by_name[step_name], item.document),
                     }
                 )
 
