@@ -20,10 +20,9 @@ from typing import Any
 
 import orjson
 import yaml
-from tqdm import tqdm
 
-from mdfs import __version__
-from mdfs.collect.readers import expand_inputs, shard_inputs
+from mdfs import __version__, progress
+from mdfs.collect.readers import expand_inputs, input_bytes, shard_inputs
 from mdfs.errors import UserError
 from mdfs.layout import Layout, Phase, ShardResult
 from mdfs.pipeline import GlobalStep
@@ -63,13 +62,14 @@ def resolved_recipe(recipe: Recipe) -> str:
 
 def run_pipeline(
     inputs: list[str], output: str | os.PathLike[str], recipe: Recipe, engine: Engine,
-    overwrite: bool = False, command: str | None = None,
+    overwrite: bool = False, command: str | None = None, progress_seconds: float = 30.0,
 ) -> dict[str, Any]:  # fmt: skip
     """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL.
 
     An output the file system refuses (a file, a read-only or full disk, /proc) is a
     one-line error; what finished stays for a rerun to resume. `command` is what the
     report says started the run (default: this process's arguments).
+    When stderr is not a terminal, progress is logged every `progress_seconds`.
     """
     layout = Layout.for_output(output)
     if command is None:
@@ -82,7 +82,7 @@ def run_pipeline(
         with exclusive_output(fs, layout.root):
             if overwrite:
                 discard_previous_run(fs, layout.root, inputs)
-            return _run(inputs, layout, recipe, engine, command)
+            return _run(inputs, layout, recipe, engine, command, progress_seconds)
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         where = f": {error.filename}" if error.filename else ""
@@ -95,8 +95,9 @@ def run_pipeline(
 
 
 def _run(
-    inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, command: str
-) -> dict[str, Any]:
+    inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, command: str,
+    progress_seconds: float,
+) -> dict[str, Any]:  # fmt: skip
     started_at, began = datetime.datetime.now(datetime.UTC), time.perf_counter()
     fs = layout.fs
     input_errors = ShardResult(phase=0, shard="inputs")
@@ -135,7 +136,7 @@ def _run(
     write_atomic_bytes(join(layout.root, "recipe.yaml"), recipe_yaml.encode("utf-8"), fs)
 
     started = time.perf_counter()
-    results = run_phases(engine, ShardJob(recipe, layout), shards)
+    results = run_phases(engine, ShardJob(recipe, layout), shards, progress_seconds)
     global_figures = {
         basename(path).removesuffix(".done.json"): orjson.loads(fs.cat_file(path))
         for path in sorted(fs.glob(join(layout.work, "global", "*.done.json")))
@@ -161,41 +162,65 @@ def _run(
     return report
 
 
-def run_phases(engine: Engine, job: ShardJob, shards: dict[str, list[str]]) -> list[ShardResult]:
+def run_phases(
+    engine: Engine, job: ShardJob, shards: dict[str, list[str]], progress_seconds: float = 30.0
+) -> list[ShardResult]:
     """Run every phase over every shard; returns the stats of all (phase, shard) pairs."""
     layout = job.layout
-    results: list[ShardResult] = []
-    with engine.running(job):
-        for phase in job.phases:
-            todo = []
-            for shard, files in shards.items():
-                finished = layout.finished(phase.index, shard)
-                if finished is None:
-                    todo.append(ShardTask(phase.index, shard, files))
-                else:
-                    results.append(finished)
-            if todo:
-                results.extend(run_phase(engine, job, phase, todo, len(shards)))
-            if phase.then is not None:
-                decide_global(engine, layout, phase.then, sorted(shards))
+    results: dict[tuple[int, str], ShardResult] = {}
+    live = progress.LiveCounts()
+    progress.attach(live)  # shards run in this process count here; workers are handed it
+    try:
+        with engine.running(job):
+            for phase in job.phases:
+                todo = []
+                for shard, files in shards.items():
+                    finished = layout.finished(phase.index, shard)
+                    if finished is None:
+                        todo.append(ShardTask(phase.index, shard, files))
+                    else:
+                        results[phase.index, shard] = finished
+                if todo:
+                    expected = None  # documents; unknown until the first phase has read them
+                    if phase.index > 0:
+                        expected = sum(
+                            output_documents(results[phase.index - 1, task.shard]) for task in todo
+                        )
+                    shown = progress.PhaseProgress(
+                        phase.index, len(todo), expected, sum(map(task_bytes, todo)),
+                        progress_seconds, live,
+                    )  # fmt: skip
+                    for result in run_phase(engine, job, phase, todo, len(shards), shown):
+                        results[result.phase, result.shard] = result
+                if phase.then is not None:
+                    decide_global(engine, layout, phase.then, sorted(shards))
+    finally:
+        progress.attach(None)
     finish_run(layout, job.phases)
-    return results
+    return list(results.values())
+
+
+def output_documents(result: ShardResult) -> int:
+    """The documents a shard's phase handed on to the next one."""
+    return result.steps[-1]["kept"] if result.steps else result.documents_in
+
+
+def task_bytes(task: ShardTask) -> int:
+    """The input bytes a task reads (0 after the first phase, which reads staged files)."""
+    return sum(map(input_bytes, task.files)) if task.phase == 0 else 0
 
 
 def run_phase(
-    engine: Engine, job: ShardJob, phase: Phase, todo: list[ShardTask], total: int
-) -> list[ShardResult]:
+    engine: Engine, job: ShardJob, phase: Phase, todo: list[ShardTask], total: int,
+    shown: progress.PhaseProgress,
+) -> list[ShardResult]:  # fmt: skip
     """Run one phase's unfinished shards; stop the run if any failed."""
     names = ", ".join(step.name for step in phase.steps)
     log.info("phase %d: %d of %d shards to run (%s)", phase.index, len(todo), total, names)
     results: list[ShardResult] = []
     failures: list[str] = []
     missing = {task.shard for task in todo}
-    progress = tqdm(
-        total=total, initial=total - len(todo), unit="shard", desc=f"phase {phase.index}",
-        disable=None, postfix={"steps": names},
-    )  # fmt: skip
-    with progress:
+    with shown.shown():
         for outcome in engine.run_tasks(job, todo):
             if outcome.task.shard not in missing:  # an engine's repeat must not count twice
                 log.warning("shard %s: a second outcome, ignored", outcome.task.shard)
@@ -203,9 +228,9 @@ def run_phase(
             missing.remove(outcome.task.shard)
             if outcome.result is not None:
                 results.append(outcome.result)
+                shown.finished(outcome.result.documents_in, task_bytes(outcome.task))
             else:
                 failures.append(f"shard {outcome.task.shard}: {outcome.failure}")
-            progress.update()
     failures += [f"shard {shard}: the engine returned no outcome" for shard in sorted(missing)]
     raise_shard_failures(job.layout, phase.index, failures)
     return results

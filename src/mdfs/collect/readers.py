@@ -89,6 +89,14 @@ def input_size(path: str) -> int:
     return os.path.getsize(path)
 
 
+def input_bytes(path: str) -> int:
+    """The size of an input file, or 0 when it cannot be told (for progress, never for data)."""
+    try:
+        return input_size(path)
+    except (OSError, ValueError):
+        return 0
+
+
 def expand_inputs(inputs: list[str], on_error: OnError, exclude: str | None = None) -> list[str]:
     """Files, directories (recursively) and globs → a sorted, de-duplicated list of files.
 
@@ -847,10 +855,7 @@ def shard_inputs(files: list[str], max_bytes: int, max_files: int) -> list[list[
     current: list[str] = []
     size = 0
     for path in files:
-        try:
-            file_size = input_size(path)
-        except (OSError, ValueError):
-            file_size = 0
+        file_size = input_bytes(path)
         if current and (size + file_size > max_bytes or len(current) >= max_files):
             shards.append(current)
             current, size = [], 0
