@@ -8,7 +8,8 @@ What is counted, and how honest the ETA is:
   they take back what they added when the shard ends, when its stats take over. Processes
   that do not share this memory (Spark executors) show only at the end of each shard.
 - In the first phase the number of documents is unknown until all input is read, so the ETA
-  comes from the share of input bytes read (an input file counts when it has been read);
+  comes from the share of input bytes read (plain JSONL counts its bytes as it is read, every
+  other input file when it has been read);
   later phases know their documents (the previous phase's output) and the ETA comes from them.
 """
 
@@ -168,7 +169,7 @@ class PhaseProgress:
         elif f["basis"] == "documents":
             eta = "ETA when the first documents are through"
         else:
-            eta = "ETA when the first input file is read"
+            eta = "ETA once input bytes are read"
         return f"phase {self.phase}: {done}, {f['rate']:,.0f} documents/s, {shards}; {eta}"
 
     def _show(self) -> None:

@@ -22,7 +22,7 @@ import orjson
 import yaml
 
 from mdfs import __version__, progress
-from mdfs.collect.readers import expand_inputs, input_bytes, shard_inputs
+from mdfs.collect.readers import expand_inputs, input_bytes, shard_inputs, split_large_inputs
 from mdfs.errors import UserError
 from mdfs.layout import Layout, Phase, ShardResult
 from mdfs.pipeline import GlobalStep
@@ -111,10 +111,12 @@ def _run(
     files = expand_inputs(inputs, on_error, exclude=None if is_url(layout.output) else layout.root)
     if not files:
         raise UserError(f"no input files found in {' '.join(inputs)}")
+    max_bytes = recipe.collect.shard_max_bytes
+    entries = split_large_inputs(files, max_bytes)
     shards = {
         f"{index:05d}": group
         for index, group in enumerate(
-            shard_inputs(files, recipe.collect.shard_max_bytes, recipe.collect.shard_max_files)
+            shard_inputs(entries, max_bytes, recipe.collect.shard_max_files)
         )
     }
     manifest = orjson.dumps(

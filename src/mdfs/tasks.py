@@ -147,12 +147,13 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
 
     fs = layout.fs
     if phase_index == 0:
-        reader = Reader(on_error, job.recipe.collect.max_document_bytes)
+        reader = Reader(on_error, job.recipe.collect.max_document_bytes, progress.bytes_read)
 
         def read_inputs() -> Iterator[Document]:
             for path in task.files:
                 yield from reader.read(path)
-                progress.bytes_read(input_bytes(path))
+                # what the reader did not tell as it went (all of a file in most formats)
+                progress.bytes_read(max(0, input_bytes(path) - reader.bytes_told))
 
         documents: Iterator[Document] = read_inputs()
     else:
