@@ -31,6 +31,8 @@ class NotePid(Mapper):
     name = "note_pid"
 
     def apply(self, document):
+        if document.id == os.environ.get("MDFS_TEST_DIE_AT"):
+            os._exit(9)  # a worker killed in the middle of its shard
         document.meta["pid"] = os.getpid()
         return document
 """
@@ -154,6 +156,16 @@ def test_big_jsonl_runs_in_two_processes_like_one_shard(big_jsonl: Path, tmp_pat
     split_report = json.loads((split / "report.json").read_text())
     assert counts(split_report) == counts(whole_report)
     assert (split_report["inputs"]["shards"], whole_report["inputs"]["shards"]) == (2, 1)
+
+    # a worker killed inside the second piece, then the same command: the same corpus
+    resumed = tmp_path / "resumed"
+    command[command.index(str(split))] = str(resumed)
+    crash = {**env, "MDFS_TEST_DIE_AT": "pd-2900"}
+    assert subprocess.run(command, env=crash, capture_output=True).returncode != 0
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert "resuming the run" in rerun.stderr
+    assert without_pid(records(resumed / "corpus")) == without_pid(kept)
+    assert without_pid(records(resumed / "removed")) == without_pid(records(split / "removed"))
 
     written = log.read_text()
     assert "split into 2 shards" in written

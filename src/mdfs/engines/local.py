@@ -72,6 +72,12 @@ class LocalEngine(Engine):
                 self._pool = None
 
     def run_tasks(self, job: ShardJob, tasks: list[ShardTask]) -> Iterator[TaskOutcome]:
+        if 1 < len(tasks) < self.workers or (len(tasks) == 1 and self.workers > 1):
+            log.info(
+                "%d shard(s) to run: %d of %d worker processes will work (a smaller "
+                "collect.shard_max_bytes makes more shards)",
+                len(tasks), len(tasks), self.workers,
+            )  # fmt: skip
         if self.workers == 1 or len(tasks) == 1 or self._in_process:
             for task in tasks:
                 yield run_task(job, task)
