@@ -72,7 +72,7 @@ class LocalEngine(Engine):
                 self._pool = None
 
     def run_tasks(self, job: ShardJob, tasks: list[ShardTask]) -> Iterator[TaskOutcome]:
-        if 1 < len(tasks) < self.workers or (len(tasks) == 1 and self.workers > 1):
+        if len(tasks) < self.workers:
             log.info(
                 "%d shard(s) to run: %d of %d worker processes will work (a smaller "
                 "collect.shard_max_bytes makes more shards)",

@@ -22,7 +22,7 @@ text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}
 pre{white-space:pre-wrap;background:#f7f7f7;padding:6px;max-height:12em;overflow:auto}
 .figs{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figcaption{font-size:90%}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:1em}.pair h4{margin:.3em 0}
-.cut{background:#f8d7d3;text-decoration:line-through}.muted{color:#777}
+.cut{background:#f8d7d3;text-decoration:line-through}.muted{color:#777}.pair pre{max-height:24em}
 """
 
 KEPT_COLOUR, REMOVED_COLOUR, THRESHOLD_COLOUR = "#4a7bd0", "#d0574a", "#222"
