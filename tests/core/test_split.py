@@ -4,6 +4,7 @@ while it runs."""
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -179,3 +181,33 @@ def test_big_jsonl_runs_in_two_processes_like_one_shard(big_jsonl: Path, tmp_pat
     phase_1 = [ln for ln in written.splitlines() if "mdfs.progress: phase 1:" in ln]
     handed_on = next(s["kept"] for s in whole_report["steps"] if s["name"] == "quality_rules")
     assert phase_1 and f"of {handed_on:,} documents" in phase_1[-1]
+
+
+def test_jsonl_pieces_share_the_whole_file_line_path(tmp_path: Path) -> None:
+    """BOM, GBK lines, over-long lines and bad JSON read the same in pieces as whole."""
+    path = tmp_path / "mixed.jsonl"
+    lines = [codecs.BOM_UTF8 + orjson.dumps({"id": "a", "text": "第一行"})]
+    for i in range(300):
+        if i % 50 == 7:
+            lines.append(b'{"text": broken')
+        elif i % 50 == 21:
+            lines.append(orjson.dumps({"text": "长" * 400}))  # over max_document_bytes below
+        elif i % 3 == 0:
+            text = f"国标编码的第{i}行，中文新闻稿件的正文在这里继续写下去。"
+            lines.append(orjson.dumps({"text": text}).decode().encode("gbk"))
+        else:
+            lines.append(orjson.dumps({"id": "dup" if i % 7 == 0 else None, "text": f"第{i}行"}))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    entries = split_large_inputs([str(path)], path.stat().st_size // 4)
+    assert len(entries) >= 4
+
+    def read(paths: list[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        errors: list[tuple[str, str]] = []
+        reader = Reader(lambda kind, message: errors.append((kind, message)), 1000)
+        return [(d.id, d.text) for p in paths for d in reader.read(p)], errors
+
+    whole, whole_errors = read([str(path)])
+    assert whole[0] == ("a", "第一行")  # the BOM is gone
+    assert (f"{path}#5", "国标编码的第3行，中文新闻稿件的正文在这里继续写下去。") in whole
+    assert {kind for kind, _ in whole_errors} == {"bad_json", "document_too_large"}
+    assert read(entries) == (whole, whole_errors)
