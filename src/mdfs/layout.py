@@ -361,6 +361,7 @@ class ShardResult:
     error_examples: list[str] = field(default_factory=list)
     sources_in: Counter[str] = field(default_factory=Counter)
     sources_kept: Counter[str] = field(default_factory=Counter)
+    removed_by_source: dict[str, dict[str, int]] = field(default_factory=dict)  # source: step: n
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def to_json(self) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from mdfs.document import Document, Removed
+from mdfs.histogram import Histograms, counters_for, merge_into, value_at
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -47,6 +48,12 @@ class Step(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     name: ClassVar[str]
+    # numbers the report draws as histograms, with the field holding each one's threshold
+    # (`mdfs.histogram`): {"meta.language_score": "min_score"}
+    histograms: ClassVar[Histograms] = {}
+    # whether the report shows documents before and after the step shortened them (not for
+    # a step whose input is markup)
+    shows_cuts: ClassVar[bool] = True
     _ready: bool = False
 
     def setup(self) -> None:
@@ -171,15 +178,26 @@ class GlobalStep(Step):
         return self.filter_shard(self._shard, documents)
 
 
+EXAMPLES_PER_STEP = 3
+EXAMPLE_CHARS = 600
+CUT_EXAMPLE_CHARS = 3000
+
+
 @dataclass
 class StepStats:
+    """What one step did to one stream: the accounting, and what the report shows of it."""
+
     name: str
     documents_in: int = 0
     kept: int = 0
     removed: Counter[str] = field(default_factory=Counter)
     chars_in: int = 0
     chars_out: int = 0
+    chars_removed: int = 0  # in the documents removed; the rest of in - out was cut from kept
     seconds: float = 0.0
+    histograms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kept_examples: list[dict[str, Any]] = field(default_factory=list)
+    cut_examples: list[dict[str, Any]] = field(default_factory=list)  # text before and after
 
     def merge(self, other: StepStats) -> None:
         self.documents_in += other.documents_in
@@ -187,7 +205,18 @@ class StepStats:
         self.removed.update(other.removed)
         self.chars_in += other.chars_in
         self.chars_out += other.chars_out
+        self.chars_removed += other.chars_removed
         self.seconds += other.seconds
+        for where, histogram in other.histograms.items():
+            if where in self.histograms:
+                merge_into(self.histograms[where], histogram)
+            else:
+                self.histograms[where] = histogram
+        for mine, theirs in (
+            (self.kept_examples, other.kept_examples),
+            (self.cut_examples, other.cut_examples),
+        ):
+            mine.extend(theirs[: EXAMPLES_PER_STEP - len(mine)])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -197,7 +226,11 @@ class StepStats:
             "removed": dict(self.removed.most_common()),
             "chars_in": self.chars_in,
             "chars_out": self.chars_out,
+            "chars_removed": self.chars_removed,
             "seconds": round(self.seconds, 3),
+            "histograms": self.histograms,
+            "kept_examples": self.kept_examples,
+            "cut_examples": self.cut_examples,
         }
 
     @classmethod
@@ -209,7 +242,11 @@ class StepStats:
             removed=Counter(data["removed"]),
             chars_in=data.get("chars_in", 0),
             chars_out=data.get("chars_out", 0),
+            chars_removed=data.get("chars_removed", 0),
             seconds=data.get("seconds", 0.0),
+            histograms=data.get("histograms", {}),
+            kept_examples=data.get("kept_examples", []),
+            cut_examples=data.get("cut_examples", []),
         )
 
 
@@ -218,12 +255,15 @@ class _Timed:
 
     A step's own time is the time spent getting its outputs minus the time spent waiting on
     its input, which is how generators nested into a pipeline can be timed per step.
+    It also keeps the text each document entered with until the step hands it on (a step
+    yields in order), so the report can show what a step cut.
     """
 
     def __init__(self, upstream: Iterator[Document], stats: StepStats) -> None:
         self.upstream = upstream
         self.stats = stats
         self.seconds = 0.0
+        self.entered: deque[str] = deque()
 
     def __iter__(self) -> Iterator[Document]:
         return self
@@ -236,6 +276,7 @@ class _Timed:
             self.seconds += time.perf_counter() - start
         self.stats.documents_in += 1
         self.stats.chars_in += len(document.text)
+        self.entered.append(document.text)
         return document
 
 
@@ -248,6 +289,7 @@ def account(
     """Run one step over a stream, counting in, kept and removed-by-reason as it goes."""
     step.ensure_setup()
     upstream = _Timed(iter(documents), stats)
+    histograms = counters_for(step)
     outputs = step.run(upstream)
     spent = 0.0
     while True:
@@ -258,19 +300,65 @@ def account(
             spent += time.perf_counter() - start
             break
         spent += time.perf_counter() - start
+        entered = upstream.entered.popleft() if upstream.entered else ""
+        document = item.document if isinstance(item, Removed) else item
+        for histogram in histograms.values():
+            histogram.add(document, kept=document is item)
         if isinstance(item, Removed):
             stats.removed[item.reason] += 1
+            stats.chars_removed += len(entered)
             on_removed(step.name, item)
         else:
             stats.kept += 1
             stats.chars_out += len(item.text)
+            _keep_example(stats, step, item, entered)
             yield item
     stats.seconds += spent - upstream.seconds
+    stats.histograms = {where: h.to_dict() for where, h in histograms.items()}
     removed = sum(stats.removed.values())
     if stats.documents_in != stats.kept + removed:
         raise RuntimeError(
             f"step {step.name} broke the accounting: {stats.documents_in} in, "
             f"{stats.kept} kept, {removed} removed; a step must yield one item per input"
+        )
+
+
+def scores_of(step: Step, document: Document) -> dict[str, float]:
+    """The numbers `step` declares as histograms, as this document has them."""
+    values = {where: value_at(document, where) for where in step.histograms}
+    return {where: round(value, 4) for where, value in values.items() if value is not None}
+
+
+def _keep_example(stats: StepStats, step: Step, document: Document, entered: str) -> None:
+    """The first kept documents, and the first the step cut lines or a tenth of the text of."""
+    if len(stats.kept_examples) < EXAMPLES_PER_STEP:
+        stats.kept_examples.append(
+            {
+                "id": document.id,
+                "url": document.url,
+                "source": document.source,
+                "text": document.text[:EXAMPLE_CHARS],
+                "scores": scores_of(step, document),
+            }
+        )
+    if (
+        not step.shows_cuts
+        or len(stats.cut_examples) >= EXAMPLES_PER_STEP
+        or document.text is entered
+    ):
+        return
+    cut_lines = document.text.count("\n") < entered.count("\n")
+    if cut_lines or len(document.text) < 0.9 * len(entered):
+        stats.cut_examples.append(
+            {
+                "id": document.id,
+                "url": document.url,
+                "source": document.source,
+                "chars_before": len(entered),
+                "chars_after": len(document.text),
+                "before": entered[:CUT_EXAMPLE_CHARS],
+                "after": document.text[:CUT_EXAMPLE_CHARS],
+            }
         )
 
 

@@ -8,17 +8,21 @@ a shard task runs.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import logging
 import os
+import shlex
+import sys
 import time
 from collections import Counter
 from typing import Any
 
 import orjson
-from tqdm import tqdm
+import yaml
 
-from mdfs.collect.readers import expand_inputs, shard_inputs
+from mdfs import __version__, progress
+from mdfs.collect.readers import expand_inputs, input_bytes, shard_inputs, split_large_inputs
 from mdfs.errors import UserError
 from mdfs.layout import Layout, Phase, ShardResult
 from mdfs.pipeline import GlobalStep
@@ -46,16 +50,30 @@ def recipe_fingerprint(recipe: Recipe) -> list[dict[str, Any]]:
     ]
 
 
+def resolved_recipe(recipe: Recipe) -> str:
+    """The recipe as it ran, every default filled in, as YAML a later run can read."""
+    data = {
+        "collect": recipe.collect.model_dump(mode="json"),
+        "modules": recipe.modules,
+        "steps": [{step.name: step.model_dump(mode="json")} for step in recipe.steps],
+    }
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
 def run_pipeline(
     inputs: list[str], output: str | os.PathLike[str], recipe: Recipe, engine: Engine,
-    overwrite: bool = False,
+    overwrite: bool = False, command: str | None = None, progress_seconds: float = 30.0,
 ) -> dict[str, Any]:  # fmt: skip
     """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL.
 
     An output the file system refuses (a file, a read-only or full disk, /proc) is a
-    one-line error; what finished stays for a rerun to resume.
+    one-line error; what finished stays for a rerun to resume. `command` is what the
+    report says started the run (default: this process's arguments).
+    When stderr is not a terminal, progress is logged every `progress_seconds`.
     """
     layout = Layout.for_output(output)
+    if command is None:
+        command = shlex.join([os.path.basename(sys.argv[0]), *sys.argv[1:]])
     try:
         fs = layout.fs
         if fs.exists(layout.root) and not fs.isdir(layout.root):
@@ -64,7 +82,7 @@ def run_pipeline(
         with exclusive_output(fs, layout.root):
             if overwrite:
                 discard_previous_run(fs, layout.root, inputs)
-            return _run(inputs, layout, recipe, engine)
+            return _run(inputs, layout, recipe, engine, command, progress_seconds)
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         where = f": {error.filename}" if error.filename else ""
@@ -76,7 +94,11 @@ def run_pipeline(
         layout.close()  # a URL output's scratch: what must survive a resume is under the URL
 
 
-def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> dict[str, Any]:
+def _run(
+    inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, command: str,
+    progress_seconds: float,
+) -> dict[str, Any]:  # fmt: skip
+    started_at, began = datetime.datetime.now(datetime.UTC), time.perf_counter()
     fs = layout.fs
     input_errors = ShardResult(phase=0, shard="inputs")
 
@@ -89,10 +111,12 @@ def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> d
     files = expand_inputs(inputs, on_error, exclude=None if is_url(layout.output) else layout.root)
     if not files:
         raise UserError(f"no input files found in {' '.join(inputs)}")
+    max_bytes = recipe.collect.shard_max_bytes
+    entries = split_large_inputs(files, max_bytes)
     shards = {
         f"{index:05d}": group
         for index, group in enumerate(
-            shard_inputs(files, recipe.collect.shard_max_bytes, recipe.collect.shard_max_files)
+            shard_inputs(entries, max_bytes, recipe.collect.shard_max_files)
         )
     }
     manifest = orjson.dumps(
@@ -110,9 +134,11 @@ def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> d
         log.info("resuming the run in %s", layout.output)
     layout.make()
     write_atomic_bytes(manifest_path, orjson.dumps({"digest": digest, "shards": shards}), fs)
+    recipe_yaml = resolved_recipe(recipe)
+    write_atomic_bytes(join(layout.root, "recipe.yaml"), recipe_yaml.encode("utf-8"), fs)
 
     started = time.perf_counter()
-    results = run_phases(engine, ShardJob(recipe, layout), shards)
+    results = run_phases(engine, ShardJob(recipe, layout), shards, progress_seconds)
     global_figures = {
         basename(path).removesuffix(".done.json"): orjson.loads(fs.cat_file(path))
         for path in sorted(fs.glob(join(layout.work, "global", "*.done.json")))
@@ -123,6 +149,13 @@ def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> d
             "inputs": {"files": len(files), "shards": len(shards)},
             "global_steps": global_figures,
             "seconds": round(time.perf_counter() - started, 2),
+            "run": {
+                "mdfs_version": __version__,
+                "command": command,
+                "started": started_at.isoformat(timespec="seconds"),
+                "seconds": round(time.perf_counter() - began, 2),  # of this invocation
+                "recipe": recipe_yaml,
+            },
         },
     )
     report_json = orjson.dumps(report, option=orjson.OPT_INDENT_2)
@@ -131,41 +164,65 @@ def _run(inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine) -> d
     return report
 
 
-def run_phases(engine: Engine, job: ShardJob, shards: dict[str, list[str]]) -> list[ShardResult]:
+def run_phases(
+    engine: Engine, job: ShardJob, shards: dict[str, list[str]], progress_seconds: float = 30.0
+) -> list[ShardResult]:
     """Run every phase over every shard; returns the stats of all (phase, shard) pairs."""
     layout = job.layout
-    results: list[ShardResult] = []
-    with engine.running(job):
-        for phase in job.phases:
-            todo = []
-            for shard, files in shards.items():
-                finished = layout.finished(phase.index, shard)
-                if finished is None:
-                    todo.append(ShardTask(phase.index, shard, files))
-                else:
-                    results.append(finished)
-            if todo:
-                results.extend(run_phase(engine, job, phase, todo, len(shards)))
-            if phase.then is not None:
-                decide_global(engine, layout, phase.then, sorted(shards))
+    results: dict[tuple[int, str], ShardResult] = {}
+    live = progress.LiveCounts()
+    progress.attach(live)  # shards run in this process count here; workers are handed it
+    try:
+        with engine.running(job):
+            for phase in job.phases:
+                todo = []
+                for shard, files in shards.items():
+                    finished = layout.finished(phase.index, shard)
+                    if finished is None:
+                        todo.append(ShardTask(phase.index, shard, files))
+                    else:
+                        results[phase.index, shard] = finished
+                if todo:
+                    expected = None  # documents; unknown until the first phase has read them
+                    if phase.index > 0:
+                        expected = sum(
+                            output_documents(results[phase.index - 1, task.shard]) for task in todo
+                        )
+                    shown = progress.PhaseProgress(
+                        phase.index, len(todo), expected, sum(map(task_bytes, todo)),
+                        progress_seconds, live,
+                    )  # fmt: skip
+                    for result in run_phase(engine, job, phase, todo, len(shards), shown):
+                        results[result.phase, result.shard] = result
+                if phase.then is not None:
+                    decide_global(engine, layout, phase.then, sorted(shards))
+    finally:
+        progress.attach(None)
     finish_run(layout, job.phases)
-    return results
+    return list(results.values())
+
+
+def output_documents(result: ShardResult) -> int:
+    """The documents a shard's phase handed on to the next one."""
+    return result.steps[-1]["kept"] if result.steps else result.documents_in
+
+
+def task_bytes(task: ShardTask) -> int:
+    """The input bytes a task reads (0 after the first phase, which reads staged files)."""
+    return sum(map(input_bytes, task.files)) if task.phase == 0 else 0
 
 
 def run_phase(
-    engine: Engine, job: ShardJob, phase: Phase, todo: list[ShardTask], total: int
-) -> list[ShardResult]:
+    engine: Engine, job: ShardJob, phase: Phase, todo: list[ShardTask], total: int,
+    shown: progress.PhaseProgress,
+) -> list[ShardResult]:  # fmt: skip
     """Run one phase's unfinished shards; stop the run if any failed."""
     names = ", ".join(step.name for step in phase.steps)
     log.info("phase %d: %d of %d shards to run (%s)", phase.index, len(todo), total, names)
     results: list[ShardResult] = []
     failures: list[str] = []
     missing = {task.shard for task in todo}
-    progress = tqdm(
-        total=total, initial=total - len(todo), unit="shard", desc=f"phase {phase.index}",
-        disable=None, postfix={"steps": names},
-    )  # fmt: skip
-    with progress:
+    with shown.shown():
         for outcome in engine.run_tasks(job, todo):
             if outcome.task.shard not in missing:  # an engine's repeat must not count twice
                 log.warning("shard %s: a second outcome, ignored", outcome.task.shard)
@@ -173,9 +230,9 @@ def run_phase(
             missing.remove(outcome.task.shard)
             if outcome.result is not None:
                 results.append(outcome.result)
+                shown.finished(outcome.result.documents_in, task_bytes(outcome.task))
             else:
                 failures.append(f"shard {outcome.task.shard}: {outcome.failure}")
-            progress.update()
     failures += [f"shard {shard}: the engine returned no outcome" for shard in sorted(missing)]
     raise_shard_failures(job.layout, phase.index, failures)
     return results

@@ -16,14 +16,13 @@ import contextlib
 import logging
 import socket
 import tempfile
-import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from mdfs.collect.readers import Reader
+from mdfs.collect.readers import Reader, input_bytes
 from mdfs.document import Document, Removed
 from mdfs.layout import (
     Layout,
@@ -34,7 +33,8 @@ from mdfs.layout import (
     plan_phases,
     read_staged,
 )
-from mdfs.pipeline import GlobalStep, run_steps
+from mdfs.pipeline import GlobalStep, run_steps, scores_of
+from mdfs.progress import ShardCounter
 from mdfs.recipe import Recipe
 from mdfs.storage import committed, write_atomic_bytes
 
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 EXAMPLES_PER_REASON = 3
 EXAMPLE_CHARS = 600
-PROGRESS_EVERY = 10_000
 
 # What a distributed decide returns: the report's figures, and the names of the files it
 # wrote at the step's location.
@@ -124,14 +123,19 @@ def run_task(job: ShardJob, task: ShardTask) -> TaskOutcome:
     finished = layout.finished(task.phase, task.shard)
     if finished is not None:  # another attempt of this task finished it
         return TaskOutcome(task, finished)
+    progress = ShardCounter()
     try:
-        return TaskOutcome(task, run_shard(job, task))
+        return TaskOutcome(task, run_shard(job, task, progress))
     except Exception as error:
         return TaskOutcome(task, None, f"{type(error).__name__}: {error}\n{traceback.format_exc()}")
+    finally:
+        progress.close()
 
 
-def run_shard(job: ShardJob, task: ShardTask) -> ShardResult:
-    """Run one phase over one shard and write its outputs; returns (and stores) its stats."""
+def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = None) -> ShardResult:
+    """Run one phase over one shard and write its outputs; returns (and stores) its stats.
+    `progress` hears of every document and every input file read, while it runs."""
+    progress = progress or ShardCounter()
     layout, phase_index, shard = job.layout, task.phase, task.shard
     phase = job.phases[phase_index]
     result = ShardResult(phase=phase_index, shard=shard)
@@ -143,22 +147,23 @@ def run_shard(job: ShardJob, task: ShardTask) -> ShardResult:
 
     fs = layout.fs
     if phase_index == 0:
-        reader = Reader(on_error, job.recipe.collect.max_document_bytes)
-        documents: Iterator[Document] = (d for path in task.files for d in reader.read(path))
+        reader = Reader(on_error, job.recipe.collect.max_document_bytes, progress.bytes_read)
+
+        def read_inputs() -> Iterator[Document]:
+            for path in task.files:
+                yield from reader.read(path)
+                # what the reader did not tell as it went (all of a file in most formats)
+                progress.bytes_read(max(0, input_bytes(path) - reader.bytes_told))
+
+        documents: Iterator[Document] = read_inputs()
     else:
         documents = read_staged(fs, layout.staged(phase_index - 1, shard))
 
     def counted(stream: Iterator[Document]) -> Iterator[Document]:
-        started = time.monotonic()
         for document in stream:
             result.documents_in += 1
             result.sources_in[document.source] += 1
-            if result.documents_in % PROGRESS_EVERY == 0:  # a 1 GB WARC is one long shard
-                rate = result.documents_in / max(time.monotonic() - started, 1e-9)
-                log.info(
-                    "phase %d, shard %s: %d documents (%.0f/s)",
-                    phase_index, shard, result.documents_in, rate,
-                )  # fmt: skip
+            progress.document()
             yield document
 
     for step in phase.steps:
@@ -177,9 +182,13 @@ def run_shard(job: ShardJob, task: ShardTask) -> ShardResult:
             open_gzip_writer(raw_out) if phase.last else open_staged_writer(raw_out)
         )
 
+        steps_by_name = {step.name: step for step in phase.steps}
+
         def on_removed(step_name: str, item: Removed) -> None:
             removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
             removed_file.write(b"\n")
+            by_step = result.removed_by_source.setdefault(item.document.source, {})
+            by_step[step_name] = by_step.get(step_name, 0) + 1
             key = f"{step_name}/{item.reason}"
             examples = result.examples.setdefault(key, [])
             if len(examples) < EXAMPLES_PER_REASON:
@@ -189,6 +198,7 @@ def run_shard(job: ShardJob, task: ShardTask) -> ShardResult:
                         "url": item.document.url,
                         "source": item.document.source,
                         "text": item.document.text[:EXAMPLE_CHARS],
+                        "scores": scores_of(steps_by_name[step_name], item.document),
                     }
                 )
 

@@ -44,6 +44,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="discard a previous run in DIR")
     parser.add_argument(
+        "--progress-every", type=float, default=30.0, metavar="SECONDS",
+        help="when stderr is not a terminal, log progress this often (default: 30)",
+    )  # fmt: skip
+    parser.add_argument(
         "--engine", choices=["local", "spark"], default="local", help="where shards run"
     )
     parser.add_argument(
@@ -75,7 +79,12 @@ def run_recipe(args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None
     if not args.output.strip():
         raise UserError("--output is empty; name the folder (or URL) to write the run to")
     engine = make_engine(args)
-    report = run_pipeline(args.inputs, args.output, recipe, engine, overwrite=args.overwrite)
+    if args.progress_every <= 0:
+        raise UserError("--progress-every must be positive")
+    report = run_pipeline(
+        args.inputs, args.output, recipe, engine, overwrite=args.overwrite,
+        progress_seconds=args.progress_every,
+    )  # fmt: skip
     for line in summary_lines(report):
         print(line, file=summary or sys.stdout)
     return report

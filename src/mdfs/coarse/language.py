@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field, PrivateAttr
 
 from mdfs.coarse.text_stats import cjk_ratio
 from mdfs.document import Document
+from mdfs.histogram import Histograms
 from mdfs.pipeline import Filter, register
 from mdfs.recipe_files import ModelPath
 
@@ -28,6 +30,10 @@ class Language(Filter):
     """
 
     name = "language"
+    histograms: ClassVar[Histograms] = {
+        "meta.language_score": "min_score",
+        "meta.cjk_ratio": "min_cjk_ratio",
+    }
     languages: list[str] = Field(default_factory=lambda: ["zh"])
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     min_cjk_ratio: float = Field(0.3, ge=0.0, le=1.0)

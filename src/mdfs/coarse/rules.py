@@ -19,11 +19,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from typing import ClassVar
 
 from pydantic import Field
 
 from mdfs.coarse.text_stats import DIGIT, visible_length
 from mdfs.document import Document
+from mdfs.histogram import Histogram, Histograms
 from mdfs.pipeline import Filter, register
 
 # A sentence end, near the end of the text: a photo credit ("新华社记者 李梦馨 摄") or an
@@ -76,6 +78,9 @@ def symbol_ratio(text: str) -> float:
 @register
 class QualityRules(Filter):
     name = "quality_rules"
+    histograms: ClassVar[Histograms] = {
+        "length": Histogram("min_chars", low=10, high=1_000_000, bins=25, log=True)
+    }
     min_chars: int = Field(200, ge=0)
     min_complete_chars: int = Field(
         80, ge=0, description="below min_chars, complete prose from this length is kept"

@@ -16,9 +16,11 @@ import io
 import logging
 import lzma
 import os
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from email.message import Message
 from typing import IO
 
@@ -81,12 +83,23 @@ def _open_member(path: str) -> IO[bytes]:
 
 
 def input_size(path: str) -> int:
+    piece = Piece.parse(path)
+    if piece is not None:
+        return piece.size()
     if is_url(path):
         import fsspec
 
         fs, inner = fsspec.core.url_to_fs(path)
         return int(fs.size(inner) or 0)
     return os.path.getsize(path)
+
+
+def input_bytes(path: str) -> int:
+    """The size of an input file, or 0 when it cannot be told (for progress, never for data)."""
+    try:
+        return input_size(path)
+    except (OSError, ValueError):
+        return 0
 
 
 def expand_inputs(inputs: list[str], on_error: OnError, exclude: str | None = None) -> list[str]:
@@ -388,11 +401,22 @@ class Reader:
 
     WARNINGS_PER_FILE = 5
 
-    def __init__(self, on_error: OnError, max_document_bytes: int = 10_000_000) -> None:
+    def __init__(
+        self, on_error: OnError, max_document_bytes: int = 10_000_000,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:  # fmt: skip
         self.count_error = on_error
         self.max_document_bytes = max_document_bytes
         self.file_errors: Counter[str] = Counter()
         self.ids_seen: dict[str, int] = {}
+        # told of input bytes read while a file is read (plain JSONL only), for progress
+        self.on_bytes = on_bytes
+        self.bytes_told = 0  # of the file being read
+
+    def _tell(self, count: int) -> None:
+        if self.on_bytes is not None and count:
+            self.on_bytes(count)
+            self.bytes_told += count
 
     def on_error(self, kind: str, message: str) -> None:
         self.count_error(kind, message)
@@ -402,6 +426,7 @@ class Reader:
 
     def read(self, path: str) -> Iterator[Document]:
         self.file_errors = Counter()
+        self.bytes_told = 0
         try:
             for document in self._read_file(path):
                 yield self._unique(document)
@@ -415,6 +440,10 @@ class Reader:
 
     def _read_file(self, path: str) -> Iterator[Document]:
         try:
+            piece = Piece.parse(path)
+            if piece is not None:  # a part of a big file (`split_large_inputs`)
+                yield from getattr(self, f"_read_{piece.kind}")(piece)
+                return
             fmt = detect_format(path)
             if fmt is None:
                 self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
@@ -647,21 +676,39 @@ class Reader:
         )
 
     def _read_jsonl(self, path: str) -> Iterator[Document]:
-        number = 0
+        if _compressed(path):
+            with _open_bytes(path) as stream:
+                yield from self._jsonl_documents(path, stream)
+        else:  # read as one byte range, as a piece of it would be, telling its bytes read
+            yield from self._read_bytes(Piece(path, "bytes", 0, input_size(path), 1))
+
+    def _read_bytes(self, piece: Piece) -> Iterator[Document]:
+        """The lines of a plain JSONL file from one line start to another (`split_large_inputs`),
+        numbered as in the file."""
+        with open_input(piece.path) as raw:
+            if piece.start:
+                raw.seek(piece.start)
+            stream = _ByteRange(raw, piece.end - piece.start, self._tell)
+            yield from self._jsonl_documents(piece.path, stream, piece.first)
+
+    def _jsonl_documents(self, path: str, stream: IO[bytes], first: int = 1) -> Iterator[Document]:
+        """The documents of JSON lines read from `stream`, whose first line is line `first`
+        of the file at `path`."""
+        number = first - 1
         self.jsonl_encoding: str | None = None
         try:
-            with _open_bytes(path) as stream:
-                for number, line, size in bounded_lines(stream, self.max_document_bytes):
-                    if line is None:
-                        self._too_large(path, f"line {number}", size)
-                        continue
-                    if number == 1:
-                        line = line.removeprefix(codecs.BOM_UTF8)
-                    if not line.strip():
-                        continue
-                    document = self._json_document(path, number, line)
-                    if document is not None:
-                        yield document
+            for count, line, size in bounded_lines(stream, self.max_document_bytes):
+                number = first - 1 + count
+                if line is None:
+                    self._too_large(path, f"line {number}", size)
+                    continue
+                if number == 1:
+                    line = line.removeprefix(codecs.BOM_UTF8)
+                if not line.strip():
+                    continue
+                document = self._json_document(path, number, line)
+                if document is not None:
+                    yield document
         except (
             EOFError,
             zlib.error,
@@ -704,7 +751,12 @@ class Reader:
         except (DecodeError, orjson.JSONDecodeError):
             return None
 
-    def _read_parquet(self, path: str) -> Iterator[Document]:
+    def _read_row_groups(self, piece: Piece) -> Iterator[Document]:
+        yield from self._read_parquet(piece.path, range(piece.start, piece.end), piece.first)
+
+    def _read_parquet(
+        self, path: str, row_groups: range | None = None, first: int = 1
+    ) -> Iterator[Document]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -718,9 +770,11 @@ class Reader:
             self.on_error("bad_record", f"{path}: parquet file has no column 'text'")
             return
         columns = [c for c in ("id", "text", "url") if c in names]
-        number = 0
+        number = first - 1
         try:
-            for batch in table.iter_batches(batch_size=1024, columns=columns):
+            for batch in table.iter_batches(
+                batch_size=1024, columns=columns, row_groups=row_groups
+            ):
                 for record in _parquet_rows(batch):
                     number += 1
                     if record is None:
@@ -806,6 +860,25 @@ def bounded_lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | 
         yield number + 1, None if dropped else bytes(pending), dropped or len(pending)
 
 
+class _ByteRange(io.RawIOBase):
+    """The next `length` bytes of `raw`, telling `on_read` how many each read returned."""
+
+    def __init__(self, raw: IO[bytes], length: int, on_read: Callable[[int], None]) -> None:
+        self.raw = raw
+        self.left = length
+        self.on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.raw.read(min(len(buffer), self.left))
+        buffer[: len(data)] = data
+        self.left -= len(data)
+        self.on_read(len(data))
+        return len(data)
+
+
 def _parquet_rows(batch) -> Iterator[dict | None]:
     """The rows of a parquet batch; None for a row whose strings are not valid UTF-8 (a
     damaged file: pyarrow raises for the whole batch, so its rows are then taken one by one)."""
@@ -841,16 +914,133 @@ def _parse_content_type(value: str) -> tuple[str, str | None]:
     return mime.lower(), charset if isinstance(charset, str) else None
 
 
+@dataclass(frozen=True)
+class Piece:
+    """A part of one big input file that a shard reads alone: JSONL lines from byte `start`
+    (a line start) to `end`, or parquet row groups `start` to `end`. `first` is the number
+    of its first line or row in the file, so ids and messages are those of reading it whole.
+    Written into the run's shard plan as `PATH#KIND=START-END:FIRST`."""
+
+    path: str
+    kind: str  # bytes | row_groups
+    start: int
+    end: int
+    first: int
+
+    PATTERN = re.compile(
+        r"^(?P<path>.+)#(?P<kind>bytes|row_groups)=(?P<start>\d+)-(?P<end>\d+):(?P<first>\d+)$"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.path}#{self.kind}={self.start}-{self.end}:{self.first}"
+
+    @classmethod
+    def parse(cls, entry: str) -> Piece | None:
+        match = cls.PATTERN.match(entry) if "#" in entry else None
+        if match is None:
+            return None
+        numbers = (int(match[k]) for k in ("start", "end", "first"))
+        return cls(match["path"], match["kind"], *numbers)
+
+    def size(self) -> int:
+        if self.kind == "bytes":
+            return self.end - self.start
+        import pyarrow.parquet as pq
+
+        metadata = pq.ParquetFile(open_input(self.path)).metadata
+        groups = range(self.start, self.end)
+        return sum(metadata.row_group(i).total_byte_size for i in groups)
+
+
+def split_large_inputs(files: list[str], max_bytes: int) -> list[str]:
+    """Files bigger than `max_bytes` as several pieces, so that several processes read them:
+    plain JSONL by byte ranges cut at line starts, parquet by row groups. Others stay whole,
+    and a log line says why."""
+    entries: list[str] = []
+    for path in files:
+        size = input_bytes(path)
+        if size <= max_bytes or "::" in path:
+            entries.append(path)
+            continue
+        fmt = detect_format(path)
+        if fmt == "jsonl" and not _compressed(path):
+            pieces = _jsonl_pieces(path, size, max_bytes)
+        elif fmt == "parquet":
+            pieces = _parquet_pieces(path, max_bytes)
+        else:
+            why = (
+                "compressed JSONL has no byte offsets to start at"
+                if fmt == "jsonl"
+                else (
+                    f"{fmt} files are not split (a WARC's gzip members would allow it; not done yet)"
+                )
+            )
+            log.info("%s: %s MB read by one process: %s", path, f"{size / 1e6:,.0f}", why)
+            entries.append(path)
+            continue
+        log.info("%s: %s MB split into %d shards", path, f"{size / 1e6:,.0f}", len(pieces))
+        entries.extend(str(piece) for piece in pieces)
+    return entries
+
+
+def _compressed(path: str) -> bool:
+    with open_input(path) as raw:
+        magic = raw.read(4)
+    return (
+        magic[:2] == b"\x1f\x8b"
+        or magic in (b"\x28\xb5\x2f\xfd", b"\xfd7zX")
+        or (magic[:3] == b"BZh")
+    )
+
+
+def _jsonl_pieces(path: str, size: int, max_bytes: int) -> list[Piece]:
+    """Byte ranges of about `max_bytes`, each starting at a line start; one pass over the file
+    counts the lines before each, for the line numbers that ids and messages use."""
+    count = -(-size // max_bytes)
+    targets = [size * i // count for i in range(1, count)]
+    starts, firsts = [0], [1]
+    position = lines = 0  # bytes and lines before the chunk
+    with open_input(path) as raw:
+        while targets and (chunk := raw.read(1 << 22)):
+            while targets:
+                # the first line start at or after the target follows a newline at target - 1
+                newline = chunk.find(b"\n", max(targets[0] - 1 - position, 0))
+                if newline < 0:
+                    break
+                start = position + newline + 1
+                if start < size:
+                    starts.append(start)
+                    firsts.append(lines + chunk.count(b"\n", 0, newline + 1) + 1)
+                targets = [t for t in targets if t > start]
+            lines += chunk.count(b"\n")
+            position += len(chunk)
+    ends = [*starts[1:], size]
+    return [Piece(path, "bytes", s, e, f) for s, e, f in zip(starts, ends, firsts, strict=True)]
+
+
+def _parquet_pieces(path: str, max_bytes: int) -> list[Piece]:
+    import pyarrow.parquet as pq
+
+    with open_input(path) as raw:
+        metadata = pq.ParquetFile(raw).metadata
+    pieces: list[Piece] = []
+    start, first, rows, size = 0, 1, 0, 0
+    for group in range(metadata.num_row_groups):
+        size += metadata.row_group(group).total_byte_size
+        rows += metadata.row_group(group).num_rows
+        if size >= max_bytes or group == metadata.num_row_groups - 1:
+            pieces.append(Piece(path, "row_groups", start, group + 1, first))
+            start, first, size = group + 1, rows + 1, 0
+    return pieces
+
+
 def shard_inputs(files: list[str], max_bytes: int, max_files: int) -> list[list[str]]:
     """Group files into shards: a big file alone, small files together up to the limits."""
     shards: list[list[str]] = []
     current: list[str] = []
     size = 0
     for path in files:
-        try:
-            file_size = input_size(path)
-        except (OSError, ValueError):
-            file_size = 0
+        file_size = input_bytes(path)
         if current and (size + file_size > max_bytes or len(current) >= max_files):
             shards.append(current)
             current, size = [], 0

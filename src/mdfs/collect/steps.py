@@ -44,6 +44,7 @@ class Extract(Step):
     """
 
     name = "extract"
+    shows_cuts = False
     skip_without_cjk: bool = Field(
         False, description="remove pages with no Chinese character (no_cjk) without parsing them"
     )

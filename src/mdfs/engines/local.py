@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
+from mdfs import progress
 from mdfs.tasks import Engine, ShardJob, ShardTask, TaskOutcome, run_task
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,11 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(job: ShardJob, parent: int) -> None:
+def _init_worker(job: ShardJob, parent: int, live: progress.LiveCounts | None) -> None:
     global _JOB
     die_with_parent(parent)
     _JOB = job
+    progress.attach(live)  # documents count into the parent's progress as they pass
 
 
 def _run_in_worker(task: ShardTask) -> TaskOutcome:
@@ -70,6 +72,12 @@ class LocalEngine(Engine):
                 self._pool = None
 
     def run_tasks(self, job: ShardJob, tasks: list[ShardTask]) -> Iterator[TaskOutcome]:
+        if len(tasks) < self.workers:
+            log.info(
+                "%d shard(s) to run: %d of %d worker processes will work (a smaller "
+                "collect.shard_max_bytes makes more shards)",
+                len(tasks), len(tasks), self.workers,
+            )  # fmt: skip
         if self.workers == 1 or len(tasks) == 1 or self._in_process:
             for task in tasks:
                 yield run_task(job, task)
@@ -80,7 +88,7 @@ class LocalEngine(Engine):
                 self.workers,
                 mp_context=context,
                 initializer=_init_worker,
-                initargs=(job, os.getpid()),
+                initargs=(job, os.getpid(), progress.current()),
             )
         futures = [self._pool.submit(_run_in_worker, task) for task in tasks]
         for future in as_completed(futures):

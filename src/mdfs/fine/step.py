@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, PrivateAttr
 
 from mdfs.document import Document, Removed
 from mdfs.fine.scoring import DocumentScore, Scorer, load_scorer, score_documents
+from mdfs.histogram import Histograms
 from mdfs.pipeline import Step, register
 from mdfs.recipe_files import ModelPath
 
@@ -45,6 +46,11 @@ class QualityClassifier(Step):
     """
 
     name = "quality_classifier"
+    histograms: ClassVar[Histograms] = {
+        "meta.quality.scores.high": "high_threshold",
+        "meta.quality.scores.low": None,
+        "meta.quality.scores.ad": "ad_threshold",
+    }
     model: ModelPath | None = (
         None  # model dir (bert) or .bin file (fasttext); None: the shipped one
     )

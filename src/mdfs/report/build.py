@@ -20,6 +20,7 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
     error_examples: list[str] = []
     sources_in: Counter[str] = Counter()
     sources_kept: Counter[str] = Counter()
+    removed_by_source: dict[str, Counter[str]] = {}
     examples: dict[str, list[dict[str, Any]]] = {}
     documents_in = 0
     for phase in phases:
@@ -32,6 +33,8 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
                 else:
                     merged[stats.name] = stats
             errors.update(result.errors)
+            for source, by_step in result.removed_by_source.items():
+                removed_by_source.setdefault(source, Counter()).update(by_step)
             error_examples.extend(result.error_examples[: 20 - len(error_examples)])
             for key, items in result.examples.items():
                 bucket = examples.setdefault(key, [])
@@ -43,17 +46,29 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
                 sources_kept.update(result.sources_kept)
         steps.extend(merged.values())
     kept = steps[-1].kept if steps else documents_in
+    step_dicts = [s.to_dict() for s in steps]
+    # the examples go beside the funnel, so that `steps` stays a table of figures
+    kept_examples = {s["name"]: s.pop("kept_examples") for s in step_dicts}
+    cut_examples = {s["name"]: c for s in step_dicts if (c := s.pop("cut_examples"))}
     report: dict[str, Any] = {
         "documents_in": documents_in,
         "documents_kept": kept,
-        "steps": [s.to_dict() for s in steps],
+        "steps": step_dicts,
         "sources": {
             source: {"in": count, "kept": sources_kept.get(source, 0)}
             for source, count in sorted(sources_in.items())
         },
+        # source -> step -> documents that step removed from that source
+        "removed_by_source": {
+            source: dict(removed_by_source[source])
+            for source in sorted(sources_in)
+            if source in removed_by_source
+        },
         "errors": dict(errors.most_common()),
         "error_examples": error_examples,
         "removed_examples": examples,
+        "kept_examples": kept_examples,
+        "cut_examples": cut_examples,
         "chars_in": steps[0].chars_in if steps else 0,
         "chars_kept": steps[-1].chars_out if steps else 0,
         "seconds_per_step": {s.name: round(s.seconds, 3) for s in steps},
