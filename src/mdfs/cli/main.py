@@ -44,7 +44,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        unset = action.default in (None, False, [], argparse.SUPPRESS)
+        default = action.default
+        unset = default is None or default is False or default == [] or default == argparse.SUPPRESS
         if not action.option_strings or unset or "default" in text:
             return action.help
         return f"{text} (default: %(default)s)".lstrip()
