@@ -44,15 +44,19 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
-        default = action.default
-        unset = default is None or default is False or default == [] or default == argparse.SUPPRESS
-        if not action.option_strings or unset or "default" in text:
+        if not action.option_strings or _unset(action.default) or "default" in text:
             return action.help
-        return f"{text} (default: %(default)s)".lstrip()
+        return f"{text} (default: %(default)s)"
+
+
+def _unset(default: object) -> bool:
+    return default is None or default is False or default == [] or default == argparse.SUPPRESS
 
 
 def _show_defaults(parser: argparse.ArgumentParser) -> None:
     for action in parser._actions:
+        if action.help is None and action.option_strings and not _unset(action.default):
+            action.help = "(default: %(default)s)"  # argparse prints nothing for no help
         if isinstance(action, argparse._SubParsersAction):
             for subparser in action.choices.values():
                 subparser.formatter_class = HelpFormatter
