@@ -34,7 +34,33 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    _show_defaults(parser)
     return parser
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option's default in `--help` (unless its help already names it, or there is
+    none to name); descriptions keep their own line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or _unset(action.default) or "default" in text:
+            return action.help
+        return f"{text} (default: %(default)s)"
+
+
+def _unset(default: object) -> bool:
+    return default is None or default is False or default == [] or default == argparse.SUPPRESS
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if action.help is None and action.option_strings and not _unset(action.default):
+            action.help = "(default: %(default)s)"  # argparse prints nothing for no help
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                subparser.formatter_class = HelpFormatter
+                _show_defaults(subparser)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--recipe", metavar="FILE", help="YAML recipe (default: recipes/default.yaml)")
     run.set_defaults(func=run_command)
 
-    steps = subparsers.add_parser("steps", help="list the steps a recipe can use")
+    steps = subparsers.add_parser(
+        "steps", help="list the steps a recipe can use: stage, default recipe or not, parameters"
+    )
     steps.set_defaults(func=steps_command)
 
 
@@ -101,11 +103,22 @@ def run_command(args: argparse.Namespace) -> int:
 def steps_command(args: argparse.Namespace) -> int:
     from pydantic_core import PydanticUndefined
 
-    from mdfs.recipe import load_step_modules
+    from mdfs.recipe import load_recipe, load_step_modules
 
-    for name, cls in sorted(load_step_modules().items()):
+    in_default = [step.name for step in load_recipe().steps]
+    stages = {"collect": 0, "coarse": 1, "fine": 2}
+
+    def order(item: tuple[str, type]) -> tuple[int, int, str]:
+        name, cls = item
+        stage = stages.get(cls.__module__.split(".")[1], 3)
+        position = in_default.index(name) if name in in_default else len(in_default)
+        return stage, position, name
+
+    for name, cls in sorted(load_step_modules().items(), key=order):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        print(f"{name:<16} {doc}")
+        stage = cls.__module__.split(".")[1] if cls.__module__.startswith("mdfs.") else "plugin"
+        used = "default recipe" if name in in_default else "not in the default recipe"
+        print(f"{name:<20} [{stage}; {used}] {doc}")
         for field_name, field in cls.model_fields.items():
             default = field.get_default(call_default_factory=True)
             shown = "(required)" if default is PydanticUndefined else repr(default)
