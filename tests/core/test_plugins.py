@@ -25,7 +25,7 @@ class MaxUrlLength(Filter):
 
 
 def test_a_user_step_from_outside_the_package_runs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "user_steps_plugin.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -52,6 +52,8 @@ def test_a_user_step_from_outside_the_package_runs(
         assert [(d["id"], d["reason"]) for d in read_parts(output / "removed")] == [
             ("long", "long_url")
         ]
+    assert main(["steps"]) == 0  # listed among MDFS's own steps, as a plugin
+    assert "max_url_length_test  [plugin; not in the default recipe]" in capsys.readouterr().out
 
 
 def test_a_module_that_does_not_import_is_one_line(

@@ -106,17 +106,20 @@ def steps_command(args: argparse.Namespace) -> int:
     from mdfs.recipe import load_recipe, load_step_modules
 
     in_default = [step.name for step in load_recipe().steps]
-    stages = {"collect": 0, "coarse": 1, "fine": 2}
+    stages = ["collect", "coarse", "fine", "plugin"]
+
+    def stage_of(cls: type) -> str:
+        package = cls.__module__.split(".")
+        return package[1] if package[0] == "mdfs" and package[1] in stages else "plugin"
 
     def order(item: tuple[str, type]) -> tuple[int, int, str]:
         name, cls = item
-        stage = stages.get(cls.__module__.split(".")[1], 3)
         position = in_default.index(name) if name in in_default else len(in_default)
-        return stage, position, name
+        return stages.index(stage_of(cls)), position, name
 
     for name, cls in sorted(load_step_modules().items(), key=order):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        stage = cls.__module__.split(".")[1] if cls.__module__.startswith("mdfs.") else "plugin"
+        stage = stage_of(cls)
         used = "default recipe" if name in in_default else "not in the default recipe"
         print(f"{name:<20} [{stage}; {used}] {doc}")
         for field_name, field in cls.model_fields.items():
