@@ -97,11 +97,11 @@ def read_source_list(path: Path) -> list[str]:
     return entries
 
 
-def read_texts(path: Path) -> list[str]:
-    """The "text" field of every JSON line of `path` (held-out texts to stay away from)."""
+def text_records(path: Path, what: str) -> Iterator[tuple[int, dict]]:
+    """(line number, record) of a JSON-lines file whose records each have a string "text";
+    a wrong line is the user's mistake, named by its number."""
     if not path.is_file():
-        raise UserError(f"text file {path} does not exist")
-    texts = []
+        raise UserError(f"{what} {path} does not exist")
     with path.open(encoding="utf-8") as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
@@ -112,8 +112,12 @@ def read_texts(path: Path) -> list[str]:
                 raise UserError(f"{path}:{number}: not JSON ({error.msg})") from None
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise UserError(f"{path}:{number}: no string field 'text'")
-            texts.append(record["text"])
-    return texts
+            yield number, record
+
+
+def read_texts(path: Path) -> list[str]:
+    """The "text" field of every JSON line of `path` (held-out texts to stay away from)."""
+    return [record["text"] for _, record in text_records(path, "text file")]
 
 
 class NearDuplicates:
@@ -770,24 +774,13 @@ def write_labelled_set(
 
 def read_labelled(path: Path) -> list[dict]:
     """Lines {"text", "label"[, "split"]}; a wrong line is the user's mistake, named by number."""
-    if not path.is_file():
-        raise UserError(f"labelled data {path} does not exist")
     records = []
-    with path.open(encoding="utf-8") as stream:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}:{number}: not JSON ({error.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise UserError(f"{path}:{number}: no string field 'text'")
-            if record.get("label") not in LABELS:
-                raise UserError(
-                    f"{path}:{number}: label {record.get('label')!r} is not one of {list(LABELS)}"
-                )
-            records.append(record)
+    for number, record in text_records(path, "labelled data"):
+        if record.get("label") not in LABELS:
+            raise UserError(
+                f"{path}:{number}: label {record.get('label')!r} is not one of {list(LABELS)}"
+            )
+        records.append(record)
     if not records:
         raise UserError(f"labelled data {path} is empty")
     return records
