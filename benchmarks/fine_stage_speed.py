@@ -20,21 +20,11 @@ from pathlib import Path
 
 import yaml
 
+# the same Wikipedia documents the classifier benchmark scores (benchmarks/ is on sys.path)
+from classifier_speed import wiki
+
 from mdfs.cli import main as mdfs
 from mdfs.recipe import default_recipe_path
-from mdfs.shared import shared_folder
-
-
-def wiki(count: int) -> list[str]:
-    folder = shared_folder() / "data" / "text" / "cmrc2018_wikipedia"
-    texts = [
-        p["context"]
-        for path in sorted(folder.glob("*.json"))
-        for a in json.loads(path.read_text(encoding="utf-8"))["data"]
-        for p in a["paragraphs"]
-    ]
-    return [texts[i % len(texts)] for i in range(count)]
-
 
 FINE_STEPS = ("quality_classifier", "fluency", "lexical_signals", "url_signals", "fine_decision")
 
