@@ -119,6 +119,8 @@ class LexicalSignals(Filter):
         figures: dict[str, float] = {
             f"{c}_density": round(hits[c] * per_mille, 3) for c in CATEGORIES
         }
+        figures["gambling_hits"] = hits["gambling"] + hits["porn"]
+        figures["advertising_hits"] = sum(hits[c] for c in ADVERTISING)
         figures["top_ngram_share"] = round(top_ngram_share(text, self.ngram), 4)
         mean_line_chars, sentence_end_fraction = line_shape(text)
         figures["mean_line_chars"] = round(mean_line_chars, 1)
@@ -130,10 +132,10 @@ class LexicalSignals(Filter):
         document.meta["lexical"] = figures
         if not self.remove:
             return True
-        gambling = hits["gambling"] + hits["porn"]
-        if gambling >= self.min_hits and gambling * per_mille >= self.max_gambling_density:
+        gambling = figures["gambling_density"] + figures["porn_density"]
+        if figures["gambling_hits"] >= self.min_hits and gambling >= self.max_gambling_density:
             return "low_quality:gambling"
-        advertising = sum(hits[c] for c in ADVERTISING)
-        if advertising >= self.min_hits and advertising * per_mille >= self.max_ad_density:
+        advertising = sum(figures[f"{c}_density"] for c in ADVERTISING)
+        if figures["advertising_hits"] >= self.min_hits and advertising >= self.max_ad_density:
             return "advertisement:lexical"
         return True
