@@ -52,16 +52,28 @@ def bert_alone(document: Document) -> bool | str:
     return True if label == "high" else ("advertisement" if label == "ad" else "low_quality")
 
 
-def deciders(combiner: str | None) -> dict[str, Callable[[Document], bool | str]]:
+def deciders(combiner: str | None, texts: list[str]) -> dict[str, Callable[[Document], bool | str]]:
     steps = {
         "fluency": Fluency(remove=True),
         "lexical": LexicalSignals(remove=True),
         "url": UrlSignals(remove=True),
-        "combined": FineDecision(model=combiner),
+        "combiner": FineDecision(model=combiner),
     }
     for step in steps.values():
         step.ensure_setup()
-    return {"bert": bert_alone, **{name: step.keep for name, step in steps.items()}}
+
+    def default_recipe(document: Document) -> bool | str:
+        """As the default recipe decides: the lexical and URL signals remove on their own,
+        reading the text as it entered the fine stage; the combiner decides the rest."""
+        entering = Document(document.id, texts[int(document.id)], "bench", document.url)
+        for gate in (steps["lexical"], steps["url"]):
+            verdict = gate.keep(entering)
+            if verdict is not True:
+                return verdict
+        return steps["combiner"].keep(document)
+
+    alone = {name: step.keep for name, step in steps.items()}
+    return {"bert": bert_alone, **alone, "default": default_recipe}
 
 
 def report(
@@ -79,7 +91,7 @@ def report(
     is_document = [item.get("kind", "document") == "document" for item in items]
     header = f"{'signal':<10}" + "".join(f"{c + ' P/R/F1':>20}" for c in LABELS)
     print(header + f"{'macro-F1':>10}{'kept good':>11}{'good kept':>11}")
-    rows = [(name, decide, documents) for name, decide in deciders(combiner).items()]
+    rows = [(name, decide, documents) for name, decide in deciders(combiner, texts).items()]
     without_bert = FineDecision(model=combiner)
     without_bert.ensure_setup()
     rows.append(("no BERT", without_bert.keep, cheap))
@@ -125,16 +137,22 @@ def main() -> None:
         ]
         texts, urls = [i["text"] for i in items], [i.get("url") for i in items]
         report("hand-labelled dev set (held out)", items, texts, urls, args.combiner)
+        # the issue's check is made of web documents; the dev set's SMS rows are not
+        web = [i for i in items if i["kind"] == "document" and not i["source"].startswith("spam/")]
+        texts, urls = [i["text"] for i in web], [i.get("url") for i in web]
+        report("its web documents (Common Crawl and pages)", web, texts, urls, args.combiner)
     if not args.no_built:
         reserved = read_reserved_sources(
             Path(__file__).parent / "data" / "fine_dev" / "sources.txt"
         )
         built = [
-            d for d in training_documents(Path(args.data_dir), reserved) if not in_fit_part(d.group)
+            d
+            for d in training_documents(Path(args.data_dir), reserved, leave_out=frozenset())
+            if not in_fit_part(d.group)
         ]
         items = [{"label": d.label, "kind": "document"} for d in built]
         texts, urls = [d.text for d in built], [d.url for d in built]
-        title = "built split the combiner's threshold was chosen on (tuned on)"
+        title = "built split the combiner's threshold was chosen on (tuned on; with the rewritten junk it never saw)"
         report(title, items, texts, urls, args.combiner)
 
 

@@ -249,3 +249,28 @@ def test_default_fine_stage_removes_real_gambling_ads_and_keeps_prose(
     assert min(high[: len(prose)]) > max(high[len(prose) :])
     assert all(v.split(":")[0] in {"low_quality", "advertisement"} for v in verdicts[6:])
     assert all(d.meta["fine"]["label"] in {"high", "low", "ad"} for d in scored)
+
+
+def test_one_ambiguous_word_in_a_short_text_removes_nothing(held_out_wiki: list[str]) -> None:
+    """A single gambling or porn word is dense in a short text but no evidence: Wikipedia's
+    snakes have 肛鳞 and its rivers 金沙江. Three such words are."""
+    strict = LexicalSignals(remove=True)
+    strict.ensure_setup()
+    short = "金沙江畔的这种蛇腹部呈红色，肛门位置有一片二分式的肛鳞。"
+    assert strict.keep(Document("s", short, "t")) is True
+    stuffed = short + "百家乐真人视讯，娱乐城注册送彩金。"
+    assert strict.keep(Document("g", stuffed, "t")) == "low_quality:gambling"
+
+
+def test_a_records_own_title_is_compared_with_its_body(held_out_wiki: list[str]) -> None:
+    """Station-group pages keep a keyword title over any body: the record's `title` field
+    (in meta) is used when there is one, not the body's first line."""
+    step = LexicalSignals()
+    step.ensure_setup()
+    article = held_out_wiki[3]
+    own = Document("o", article, "t", meta={"title": article[:16]})
+    foreign = Document("f", article, "t", meta={"title": "成都银康银屑病医院"})
+    step.keep(own)
+    step.keep(foreign)
+    assert own.meta["lexical"]["title_overlap"] == 1.0
+    assert foreign.meta["lexical"]["title_overlap"] < 0.5

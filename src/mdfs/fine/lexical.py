@@ -56,13 +56,18 @@ def line_shape(text: str) -> tuple[float, float]:
     return sum(map(len, lines)) / len(lines), ends / len(lines)
 
 
-def title_overlap(text: str, max_title_chars: int = 64) -> float | None:
-    """Share of the first line's Chinese characters that occur in the rest of the text.
+def title_overlap(text: str, title: str | None = None, max_title_chars: int = 64) -> float | None:
+    """Share of the title's Chinese characters that occur in the body.
 
-    None when the first line does not look like a title (too long, no Chinese) or there is
-    no body. A real headline shares most of its characters with its article.
+    The title is the record's own (`title`) when it has one, else the first line of the text.
+    None when it does not look like a title (too long, no Chinese) or there is no body. A
+    real headline shares most of its characters with its article; a station-group page
+    keeps a keyword title over whatever body it was given.
     """
-    title, _, body = text.strip().partition("\n")
+    if title is None:
+        title, _, body = text.strip().partition("\n")
+    else:
+        body = text
     title_chars = {c for c in title if _is_cjk(c)}
     if len(title) > max_title_chars or len(title_chars) < 4 or len(body) < 2 * len(title):
         return None
@@ -76,10 +81,14 @@ class LexicalSignals(Filter):
     words, the top n-gram's share, the title-body overlap and the line shape
     (`meta["lexical"]`).
 
-    Scores only, unless `remove` is set: then a document whose gambling + porn density
-    reaches `max_gambling_density` goes as `low_quality:gambling`, and one whose advertising
-    density (medical + finance + marketing + contact) reaches `max_ad_density` goes as
-    `advertisement:lexical`.
+    Scores only, unless `remove` is set: then a document with at least `min_hits` gambling
+    and porn words whose density reaches `max_gambling_density` goes as
+    `low_quality:gambling`, and one with at least `min_hits` advertising words (medical +
+    finance + marketing + contact) whose density reaches `max_ad_density` goes as
+    `advertisement:lexical`. The count guards short texts, where one ambiguous word (伦理,
+    成人, 金沙) would already be a high density. In the default recipe this step removes, and
+    runs before the classifier cuts segments: a real article carrying injected gambling
+    anchors is junk as a whole, and the anchors must still be there to be counted.
     """
 
     name = "lexical_signals"
@@ -89,6 +98,7 @@ class LexicalSignals(Filter):
     remove: bool = False
     max_gambling_density: float = Field(3.0, gt=0)
     max_ad_density: float = Field(25.0, gt=0)
+    min_hits: int = Field(3, ge=1)
 
     _automaton: object = PrivateAttr(default=None)
 
@@ -109,18 +119,23 @@ class LexicalSignals(Filter):
         figures: dict[str, float] = {
             f"{c}_density": round(hits[c] * per_mille, 3) for c in CATEGORIES
         }
+        figures["gambling_hits"] = hits["gambling"] + hits["porn"]
+        figures["advertising_hits"] = sum(hits[c] for c in ADVERTISING)
         figures["top_ngram_share"] = round(top_ngram_share(text, self.ngram), 4)
         mean_line_chars, sentence_end_fraction = line_shape(text)
         figures["mean_line_chars"] = round(mean_line_chars, 1)
         figures["sentence_end_fraction"] = round(sentence_end_fraction, 4)
-        overlap = title_overlap(text)
+        title = document.meta.get("title")
+        overlap = title_overlap(text, title if isinstance(title, str) and title.strip() else None)
         if overlap is not None:
             figures["title_overlap"] = round(overlap, 4)
         document.meta["lexical"] = figures
         if not self.remove:
             return True
-        if figures["gambling_density"] + figures["porn_density"] >= self.max_gambling_density:
+        gambling = figures["gambling_density"] + figures["porn_density"]
+        if figures["gambling_hits"] >= self.min_hits and gambling >= self.max_gambling_density:
             return "low_quality:gambling"
-        if sum(figures[f"{c}_density"] for c in ADVERTISING) >= self.max_ad_density:
+        advertising = sum(figures[f"{c}_density"] for c in ADVERTISING)
+        if figures["advertising_hits"] >= self.min_hits and advertising >= self.max_ad_density:
             return "advertisement:lexical"
         return True
