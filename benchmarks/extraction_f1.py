@@ -10,8 +10,8 @@ MDFS was tuned on ("tune") and a part it never was ("held"):
   gold: every post body). Fixed split by hash: a page is "tune" when the first byte of
   sha256(its key) is even.
 - ``zh_forum``: Chinese forum, Q&A and comment-thread pages with gold written for MDFS
-  (``benchmarks/data/zh_forum``, rules and origins in its README). All "held": nothing was
-  tuned on them.
+  (``benchmarks/data/zh_forum``, rules in its RULES.md, origins in SOURCES.md). All "held":
+  nothing was tuned on them. Its list pages (gold: no main text) are reported as ``zh_list``.
 
 Every extractor runs on every page in the same process, one after the other, so the
 ms/page columns (CPU time of the process) and the ratio to resiliparse are side by side.
@@ -53,7 +53,7 @@ EXTRACTORS: dict[str, Extractor] = {
 
 
 class Page(NamedTuple):
-    kind: str  # the gold set: article, forum, zh_forum
+    kind: str  # the gold set: article, forum, zh_forum (zh_list: its list pages)
     split: str  # tune or held
     key: str
     url: str
@@ -85,7 +85,8 @@ def load_gold(folder: Path, kind: str) -> list[Page]:
         else:
             split = "held"
         html = path.read_text(encoding="utf-8", errors="replace")
-        pages.append(Page(kind, split, path.stem, entry["url"], html, entry["content"]))
+        page_kind = "zh_list" if entry.get("kind") == "list" else kind
+        pages.append(Page(page_kind, split, path.stem, entry["url"], html, entry["content"]))
     return pages
 
 
