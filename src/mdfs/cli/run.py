@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "run",
         help="collect and filter raw sources into a corpus",
-        description="Read INPUT files (WARC/WET, HTML, JSONL, parquet, txt; files, directories "
-        "or globs), run the recipe's steps and write DIR/corpus, DIR/removed and the report. "
+        description="Read INPUT files (WARC/WET, HTML, JSONL, parquet, CSV, txt, ...; files, "
+        "directories or globs), run the recipe's steps and write DIR/corpus, DIR/removed and the report. "
         "Re-running the same command resumes an interrupted run.",
     )
     add_run_arguments(run)
