@@ -235,3 +235,15 @@ def test_removed_records_of_the_run_keep_their_text(run_folder: Path) -> None:
     assert removed and all(r["text"].strip() for r in removed)
     with gzip.open(next((run_folder / "corpus").glob("*.jsonl.gz"))) as lines:
         assert json.loads(next(lines))["meta"]["date"].startswith("2021-10-")
+
+
+def test_a_big_file_read_in_pieces_is_skipped_under_its_own_name(
+    pages: list[dict], tmp_path: Path
+) -> None:
+    data = write_jsonl(tmp_path / "big.jsonl", pages)
+    recipe = "collect:\n  shard_max_bytes: 20000\nsteps: []\n"
+    assert run([data], tmp_path / "out", recipe=recipe) == 2
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["inputs"]["shards"] > 1  # each piece stops at its first record
+    assert list(report["skipped_inputs"]) == [str(data)]
+    assert report["errors"] == {"missing_text_field": report["inputs"]["shards"]}

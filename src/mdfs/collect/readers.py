@@ -465,7 +465,8 @@ class Reader:
     def skip(self, path: str, kind: str, message: str) -> None:
         """Count a file that is not read (or not read to its end) as a whole."""
         self.on_error(kind, message)
-        self.skipped[path] = message
+        piece = Piece.parse(path)
+        self.skipped[piece.path if piece else path] = message
 
     def read(self, path: str) -> Iterator[Document]:
         self.file_errors = Counter()
