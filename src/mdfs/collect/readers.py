@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import codecs
 import csv
+import datetime
 import glob
 import gzip
 import io
@@ -862,8 +863,7 @@ class Reader:
                     text = record.get(self.text_field)
                     if isinstance(text, str) and self._too_large(path, f"row {number}", len(text)):
                         continue
-                    record = _json_safe(record, self.text_field)
-                    document = self._table_document(record, path, number, "row")
+                    document = self._table_document(_json_safe(record), path, number, "row")
                     if document is not None:
                         yield document
         except (pa.ArrowException, OSError) as error:
@@ -1018,13 +1018,23 @@ class MissingTextField(Exception):
         )
 
 
-def _json_safe(record: dict, text_field: str) -> dict:
+_JSON_TYPES = (str, int, float, bool, type(None))
+
+
+def _json_safe(record: dict) -> dict:
     """A parquet row with its values as JSON has them (a date as ISO text, a decimal as
-    text), so that they can go into `meta` and out to the corpus; the text is left as is."""
-    text = record.pop(text_field, None)
-    safe = orjson.loads(orjson.dumps(record, default=str, option=orjson.OPT_NON_STR_KEYS))
-    safe[text_field] = text
-    return safe
+    text, a list of structs as a list of mappings), so that they can go into `meta` and out
+    to the corpus. Strings and numbers, most of a row, are taken as they are."""
+    return {
+        key: value if isinstance(value, _JSON_TYPES) else _json_value(value)
+        for key, value in record.items()
+    }
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime.date | datetime.time):  # a datetime is a date too
+        return value.isoformat()
+    return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
 
 
 def _table_encoding(head: bytes) -> str:
