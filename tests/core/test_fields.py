@@ -9,6 +9,7 @@ way other dumps store them: the text under `content`, with `domain`, `date` and 
 from __future__ import annotations
 
 import datetime
+import decimal
 import gzip
 import json
 import logging
@@ -85,6 +86,8 @@ def test_fields_from_the_recipe_for_parquet_with_typed_columns(
             "domain": [p["domain"] for p in pages],
             "date": [datetime.date.fromisoformat(p["date"]) for p in pages],
             "words": [len(p["content"]) for p in pages],
+            "price": pa.array([decimal.Decimal("1.50")] * len(pages), pa.decimal128(5, 2)),
+            "tags": [[{"name": "wiki", "weight": 0.5}] for _ in pages],
         }
     )
     pq.write_table(table, tmp_path / "dump.parquet")
@@ -94,7 +97,8 @@ def test_fields_from_the_recipe_for_parquet_with_typed_columns(
     assert [d["id"] for d in corpus] == [p["doc_id"] for p in pages]
     assert corpus[0]["meta"] == {
         "domain": pages[0]["domain"], "date": pages[0]["date"],  # a date column as ISO text
-        "words": len(pages[0]["content"]), "format": "text",
+        "words": len(pages[0]["content"]), "price": "1.50",
+        "tags": [{"name": "wiki", "weight": 0.5}], "format": "text",
     }  # fmt: skip
 
 
