@@ -147,13 +147,18 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
 
     fs = layout.fs
     if phase_index == 0:
-        reader = Reader(on_error, job.recipe.collect.max_document_bytes, progress.bytes_read)
+        collect = job.recipe.collect
+        reader = Reader(
+            on_error, collect.max_document_bytes, progress.bytes_read,
+            text_field=collect.text_field, id_field=collect.id_field,
+        )  # fmt: skip
 
         def read_inputs() -> Iterator[Document]:
             for path in task.files:
                 yield from reader.read(path)
                 # what the reader did not tell as it went (all of a file in most formats)
                 progress.bytes_read(max(0, input_bytes(path) - reader.bytes_told))
+            result.skipped_inputs.update(reader.skipped)
 
         documents: Iterator[Document] = read_inputs()
     else:
