@@ -251,3 +251,16 @@ def test_a_big_file_read_in_pieces_is_skipped_under_its_own_name(
     assert report["inputs"]["shards"] > 1  # each piece stops at its first record
     assert list(report["skipped_inputs"]) == [str(data)]
     assert report["errors"] == {"missing_text_field": report["inputs"]["shards"]}
+
+
+def test_chinesewebtext_records_give_their_url_and_title(shared: Path, tmp_path: Path) -> None:
+    """ChineseWebText keeps a page's URL and title under `info`: they become the document's
+    URL (for the URL signals) and `meta.title` (for the title-body check)."""
+    dirty = shared / "data" / "web" / "ccnet_labelled" / "dirty.jsonl"
+    output = tmp_path / "out"
+    assert run([dirty], output) == 0
+    corpus = read_parts(output / "corpus")
+    infos = [json.loads(line)["info"] for line in dirty.open(encoding="utf-8")]
+    assert [d["url"] for d in corpus] == [info["url"] for info in infos]
+    assert [d["meta"]["title"] for d in corpus] == [info["title"] for info in infos]
+    assert corpus[0]["meta"]["info"]["source_domain"] == infos[0]["source_domain"]

@@ -812,6 +812,12 @@ class Reader:
             fields["meta"] = carried
         meta.update(fields)
         meta["format"] = "text"
+        info = meta.get("info")
+        if isinstance(info, dict):  # ChineseWebText's layout: {"text", "info": {url, title}}
+            if url is None and isinstance(info.get("url"), str):
+                url = info["url"]
+            if isinstance(info.get("title"), str):
+                meta.setdefault("title", info["title"])
         return Document(
             id=str(record_id) if record_id not in (None, "") else f"{path}#{number}",
             text=text,
