@@ -230,9 +230,7 @@ class CausalLM:
         positions = (context_mask.cumsum(1) - 1).clamp(min=0)
         states, cache = self._run(ids, context_mask, positions, None)
         # The context's last position predicts every continuation's first token.
-        firsts = [c[0] for _, continuations in items for c in continuations]
-        owners = [b for b, (_, continuations) in enumerate(items) for _ in continuations]
-        first = self._logprobs(states[owners, -1], firsts)
+        first = self._logprobs(states[:, -1], [[c[0] for c in cs] for _, cs in items])
         totals = [[0.0] * len(continuations) for _, continuations in items]
         k = 0
         for b, (_, continuations) in enumerate(items):
@@ -261,7 +259,7 @@ class CausalLM:
             mask = torch.cat([context_mask[owner, width - keep :], row_mask], dim=1)
             row_states, _ = self._run(row_ids, mask, row_positions, row_cache)
             scored = row_mask.bool()
-            targets = [t for b, j in chunk for t in items[b][1][j][1:]]
+            targets = [[t] for b, j in chunk for t in items[b][1][j][1:]]
             logprobs = self._logprobs(row_states[scored.to(self.device)], targets)
             k = 0
             for (b, j), x in zip(chunk, inputs, strict=True):
@@ -292,23 +290,25 @@ class CausalLM:
             raise RuntimeError(f"{type(self.model).__name__}: no key/value cache to reuse")
         return states, cache
 
-    def _logprobs(self, states: torch.Tensor, targets: list[int]) -> list[float]:
-        """log P(target) at each row of final states, the vocabulary projected piece by piece."""
+    def _logprobs(self, states: torch.Tensor, targets: list[list[int]]) -> list[float]:
+        """log P(t) for every target t of every row of final states, in order; the vocabulary
+        is projected a piece of rows at a time."""
         import torch
 
-        if not targets:
-            return []
-        target = torch.tensor(targets, device=states.device)
-        vocab = self._vocab_size(states)
-        rows = max(1, LOGITS_PER_PIECE // vocab)
+        rows_per_piece = max(1, LOGITS_PER_PIECE // self._vocab_size(states))
         out = []
         with torch.inference_mode():
-            for start in range(0, len(targets), rows):
-                piece = states[start : start + rows]
-                logits = piece if self._head is None else self._head(piece)
+            for start in range(0, len(targets), rows_per_piece):
+                piece = targets[start : start + rows_per_piece]
+                logits = states[start : start + rows_per_piece]
+                if self._head is not None:
+                    logits = self._head(logits)
                 logprobs = torch.log_softmax(logits.float(), dim=-1)
-                out.append(logprobs.gather(1, target[start : start + rows, None])[:, 0])
-        return torch.cat(out).double().cpu().tolist()
+                rows = [r for r, row_targets in enumerate(piece) for _ in row_targets]
+                cols = [t for row_targets in piece for t in row_targets]
+                index = torch.tensor([rows, cols], device=logprobs.device)
+                out.append(logprobs[index[0], index[1]])
+        return torch.cat(out).double().cpu().tolist() if out else []
 
     def _vocab_size(self, states: torch.Tensor) -> int:
         return states.shape[-1] if self._head is None else self._head.weight.shape[0]
