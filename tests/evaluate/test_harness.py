@@ -108,7 +108,7 @@ def test_eval_counts_every_example_of_a_file(
 ) -> None:
     output = tmp_path / "report.json"
     args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir)]
-    assert main([*args, "--tasks", "ocnli", "--output", str(output)]) == 0
+    assert main([*args, "--tasks", "ocnli", "--threads", "1", "--output", str(output)]) == 0
     report = json.loads(output.read_text("utf-8"))
     assert report["tasks"]["ocnli"]["examples"] == len(
         read_jsonl(clue_dir / "ocnli/dev_few_all.json")
@@ -123,6 +123,7 @@ def test_eval_counts_every_example_of_a_file(
         (["--split", "test_public", "--data-dir", "{empty}"], "test_public.json"),
         (["--data-dir", "{empty}/nowhere"], "does not exist"),
         (["--model", "{empty}/no-model"], "no such model"),
+        (["--threads", "0"], "--threads"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(
