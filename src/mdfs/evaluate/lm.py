@@ -230,13 +230,8 @@ class CausalLM:
         positions = (context_mask.cumsum(1) - 1).clamp(min=0)
         states, cache = self._run(ids, context_mask, positions, None)
         # The context's last position predicts every continuation's first token.
-        first = self._logprobs(states[:, -1], [[c[0] for c in cs] for _, cs in items])
-        totals = [[0.0] * len(continuations) for _, continuations in items]
-        k = 0
-        for b, (_, continuations) in enumerate(items):
-            for j in range(len(continuations)):
-                totals[b][j] += first[k]
-                k += 1
+        first = iter(self._logprobs(states[:, -1], [[c[0] for c in cs] for _, cs in items]))
+        totals = [[next(first) for _ in continuations] for _, continuations in items]
         # The rest run on the context's cache, one row per continuation longer than a token.
         # Rows go by context, then by length, so a pass pads little and its rows' cache need
         # only be as wide as their own contexts (the padding on the left is cut off).
