@@ -11,7 +11,11 @@ pairs for multiple choice) takes over an hour for all nine, so it runs on the fi
 `--previous-limit` examples of each set, as does the batched path once more for a like-for-like
 rate and a check that both give the same log-probabilities; its total is projected from its rate.
 
+With `--limit N` only the first N examples of each set are scored (on a busy machine), and
+the nine tasks' totals are projected from each task's rate: "projected" says so.
+
     python benchmarks/eval_speed.py [--threads 2] [--batch-size 64] [--previous-limit 40]
+                                    [--limit N]
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import random
 import tempfile
@@ -82,6 +87,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--previous-limit", type=int, default=40)
+    parser.add_argument("--limit", type=int, help="score only the first N examples of each set")
     parser.add_argument("--tasks", default=",".join(TEST_PUBLIC_SIZES))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -95,7 +101,7 @@ def main() -> None:
         rows = []
         for name in args.tasks.split(","):
             task = load_task(name)
-            examples = load_examples(data, name, "test_public")
+            examples = load_examples(data, name, "test_public")[: args.limit]
             result, wall, cpu = timed(evaluate_task, lm, task, examples, [], 0, 1234, False)
             sample = scoring_items(task, examples[: args.previous_limit])
             previous.shared_context = task.kind == "classification"
@@ -106,7 +112,8 @@ def main() -> None:
                 for row_a, row_b in zip(old, new, strict=True)
                 for a, b in zip(row_a, row_b, strict=True)
             )
-            rows.append((name, result, wall, cpu, len(sample), old_wall, new_wall, per_token))
+            size = TEST_PUBLIC_SIZES[name]
+            rows.append((name, size, result, wall, cpu, len(sample), old_wall, new_wall, per_token))
             print(f"{name}: {len(examples)} examples in {wall:.0f} s", flush=True)
 
     n_params = sum(p.numel() for p in lm.model.parameters())
@@ -117,26 +124,31 @@ def main() -> None:
         f"{args.threads} thread(s), batch size {args.batch_size}; zero-shot; "
         f"load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
+    projected = " (projected)" if args.limit else ""
     print(
-        "| task | examples | batched s | CPU s | ex/s | previous ex/s | batched ex/s "
-        "| same-sample speed-up | max Δ log-prob/token | score ± se | chance | Δ/se |"
+        f"| task | examples | scored | batched s | CPU s | ex/s | all{projected} s "
+        "| previous ex/s | batched ex/s | same-sample speed-up | max Δ log-prob/token "
+        "| score ± se | chance | Δ/se |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    total = total_cpu = projected = 0.0
-    for name, result, wall, cpu, k, old_wall, new_wall, per_token in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    total = total_cpu = previous = 0.0
+    for name, size, result, wall, cpu, k, old_wall, new_wall, per_token in rows:
         n = result.examples
-        total, total_cpu, projected = total + wall, total_cpu + cpu, projected + n * old_wall / k
-        gap = abs(result.score - result.chance) / result.stderr
+        total, total_cpu = total + size * wall / n, total_cpu + size * cpu / n
+        previous += size * old_wall / k
+        # No spread (every example wrong, or right) gives no standard error to compare with.
+        gap = abs(result.score - result.chance) / result.stderr if result.stderr > 0 else math.inf
         print(
-            f"| {name} | {n} | {wall:.0f} | {cpu:.0f} | {n / wall:.1f} | {k / old_wall:.1f} "
-            f"| {k / new_wall:.1f} | {old_wall / new_wall:.1f}x | {per_token:.1e} "
+            f"| {name} | {size} | {n} | {wall:.0f} | {cpu:.0f} | {n / wall:.1f} "
+            f"| {size * wall / n:.0f} | {k / old_wall:.1f} | {k / new_wall:.1f} "
+            f"| {old_wall / new_wall:.1f}x | {per_token:.1e} "
             f"| {result.score:.3f} ± {result.stderr:.3f} | {result.chance:.3f} | {gap:.1f} |"
         )
-    examples = sum(r[1].examples for r in rows)
+    examples = sum(r[1] for r in rows)
     print(
-        f"all {len(rows)}: {examples} examples in {total:.0f} s ({total / 60:.1f} min, "
-        f"{examples / total:.1f} ex/s, {total_cpu:.0f} s CPU); previous path projected from its "
-        f"rate: {projected:.0f} s ({projected / total:.1f}x)"
+        f"all {len(rows)} tasks{projected}: {examples} examples in {total:.0f} s "
+        f"({total / 60:.1f} min, {examples / total:.1f} ex/s, {total_cpu:.0f} s CPU); "
+        f"previous path at its rate: {previous:.0f} s ({previous / total:.1f}x)"
     )
 
 
