@@ -15,24 +15,26 @@ from mdfs.evaluate.task import TASK_NAMES, load_task, read_jsonl
 
 
 class ScriptedLM:
-    """Scores set by hand: a strong bias toward 满意, and a weaker signal from the review."""
+    """Scores set by hand. EPRSTMT: a strong bias toward 满意, and a weaker signal from the
+    review. BUSTM: the right answer has the lower loss."""
 
-    def loglikelihood_shared_context(self, context: str, words: list[str]) -> list[Score]:
-        scores = []
-        for word in words:
-            logprob = -5.0 + (3.0 if word == "满意" else 0.0)
-            if ("差" in context and word == "不满意") or ("好" in context and word == "满意"):
-                logprob += 1.0
-            scores.append(Score(logprob, len(word)))
-        return scores
+    def score(self, items: list[tuple[str, list[str]]]) -> list[list[Score]]:
+        return [
+            [self.score_one(context, x) for x in continuations] for context, continuations in items
+        ]
 
-    def loglikelihood(self, requests: list[tuple[str, str]]) -> list[Score]:
-        scores = []
-        for context, continuation in requests:
+    @staticmethod
+    def score_one(context: str, continuation: str) -> Score:
+        if continuation in ("相同。", "不同。"):
             same = context.count("我想退款") == 2
             mean_loss = 1.0 if ("相同" in continuation) == same else 2.0
-            scores.append(Score(-mean_loss * len(continuation), len(continuation)))
-        return scores
+            return Score(-mean_loss * len(continuation), len(continuation))
+        logprob = -5.0 + (3.0 if continuation == "满意" else 0.0)
+        if ("差" in context and continuation == "不满意") or (
+            "好" in context and continuation == "满意"
+        ):
+            logprob += 1.0
+        return Score(logprob, len(continuation))
 
 
 def test_calibration_removes_a_label_bias() -> None:
@@ -106,7 +108,7 @@ def test_eval_counts_every_example_of_a_file(
 ) -> None:
     output = tmp_path / "report.json"
     args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir)]
-    assert main([*args, "--tasks", "ocnli", "--output", str(output)]) == 0
+    assert main([*args, "--tasks", "ocnli", "--threads", "1", "--output", str(output)]) == 0
     report = json.loads(output.read_text("utf-8"))
     assert report["tasks"]["ocnli"]["examples"] == len(
         read_jsonl(clue_dir / "ocnli/dev_few_all.json")
@@ -121,6 +123,7 @@ def test_eval_counts_every_example_of_a_file(
         (["--split", "test_public", "--data-dir", "{empty}"], "test_public.json"),
         (["--data-dir", "{empty}/nowhere"], "does not exist"),
         (["--model", "{empty}/no-model"], "no such model"),
+        (["--threads", "0"], "--threads"),
     ],
 )
 def test_user_mistakes_are_one_line_errors(

@@ -35,7 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"]
     )
-    parser.add_argument("--batch-size", type=int, default=16, help="sequences per forward pass")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="prompts, and candidate continuations, per forward pass (default 64)",
+    )
+    parser.add_argument("--threads", type=int, help="CPU threads (default: one per core)")
     parser.add_argument("--max-length", type=int, help="tokens per sequence (default: the model's)")
     parser.set_defaults(func=run)
 
@@ -47,12 +53,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.shots < 0 or (args.limit is not None and args.limit < 1) or args.batch_size < 1:
         raise UserError("--shots must be >= 0, and --limit and --batch-size >= 1")
+    if args.threads is not None and args.threads < 1:
+        raise UserError("--threads must be >= 1")
     task_names = parse_task_names(args.tasks)
     data_dir = fewclue_folder(args.data_dir)
     for name in task_names:
         split_path(data_dir, name, args.split)  # a missing file fails before the model loads
     if not Path(args.model).is_dir():
         raise UserError(f"--model {args.model}: no such model directory")
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     lm = CausalLM.load(args.model, args.device, args.batch_size, args.dtype, args.max_length)
     report = evaluate(
         lm,

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tqdm import tqdm
 
 from mdfs.errors import UserError
 from mdfs.evaluate import calibration
-from mdfs.evaluate.lm import CausalLM
+from mdfs.evaluate.lm import CausalLM, Score
 from mdfs.evaluate.task import (
     TRAIN_FILE,
     Example,
@@ -33,8 +34,8 @@ from mdfs.evaluate.task import (
 
 log = logging.getLogger(__name__)
 
-# Examples per progress step of multiple-choice tasks; their candidates are batched together.
-EXAMPLES_PER_STEP = 32
+# Examples per progress step; the model scores a step's examples in batches, shortest together.
+EXAMPLES_PER_STEP = 256
 
 
 @dataclass
@@ -142,14 +143,10 @@ def _classify(
     word_class = [i for i, c in enumerate(task.classes) for _ in c.words]
 
     def class_logprobs(contexts: list[str], bar: tqdm | None = None) -> np.ndarray:
-        rows = []
-        for context in contexts:
-            scores = lm.loglikelihood_shared_context(prefix + context, words)
-            # The whole word's probability (sum of its tokens' log-probs), not its first token's:
-            # expanded label words often share a first character (不满意/不喜欢).
-            rows.append([s.logprob for s in scores])
-            if bar is not None:
-                bar.update()
+        # The whole word's probability (sum of its tokens' log-probs), not its first token's:
+        # expanded label words often share a first character (不满意/不喜欢).
+        items = [(prefix + context, words) for context in contexts]
+        rows = [[s.logprob for s in scores] for scores in _score(lm, items, bar)]
         return calibration.class_logprobs(rows, word_class, len(task.classes))
 
     contexts = [task.render_context(e) for e in examples]
@@ -163,22 +160,20 @@ def _choose(
     lm: CausalLM, task: Task, examples: list[Example], prefix: str, bar: tqdm
 ) -> tuple[np.ndarray, list[list[float]]]:
     """Index of the candidate with the lowest mean continuation loss, and the losses."""
-    predictions, all_losses = [], []
-    for start in range(0, len(examples), EXAMPLES_PER_STEP):
-        step = examples[start : start + EXAMPLES_PER_STEP]
-        requests, owner = [], []
-        for i, example in enumerate(step):
-            context = prefix + task.render_context(example)
-            for candidate in task.candidates(example):
-                requests.append((context, candidate))
-                owner.append(i)
-        losses: list[list[float]] = [[] for _ in step]
-        for i, score in zip(owner, lm.loglikelihood(requests), strict=True):
-            losses[i].append(score.mean_loss)
-        predictions.extend(int(np.argmin(row)) for row in losses)
-        all_losses.extend(losses)
-        bar.update(len(step))
-    return np.array(predictions, dtype=int), all_losses
+    items = [(prefix + task.render_context(e), task.candidates(e)) for e in examples]
+    losses = [[s.mean_loss for s in scores] for scores in _score(lm, items, bar)]
+    return np.array([int(np.argmin(row)) for row in losses], dtype=int), losses
+
+
+def _score(
+    lm: CausalLM, items: list[tuple[str, list[str]]], bar: tqdm | None
+) -> Iterator[list[Score]]:
+    """Each item's scores, a step of examples at a time (batched together) for the progress bar."""
+    for start in range(0, len(items), EXAMPLES_PER_STEP):
+        step = items[start : start + EXAMPLES_PER_STEP]
+        yield from lm.score(step)
+        if bar is not None:
+            bar.update(len(step))
 
 
 def evaluate(
