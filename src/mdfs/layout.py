@@ -14,6 +14,7 @@ none of them needs another's module to find a file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import os
@@ -22,9 +23,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import zstandard
 from fsspec import AbstractFileSystem
 
@@ -44,6 +47,8 @@ from mdfs.storage import (
 )
 
 CORPUS_GZIP_LEVEL = 6
+CORPUS_SUFFIXES = {"jsonl": ".jsonl.gz", "parquet": ".parquet"}
+PARQUET_ROWS_PER_BATCH = 1000
 
 
 @dataclass
@@ -132,8 +137,8 @@ class Layout:
     def global_done(self, step: GlobalStep) -> str:
         return join(self.work, "global", f"{step.name}.done.json")
 
-    def corpus_part(self, shard: str) -> str:
-        return join(self.corpus, f"part-{shard}.jsonl.gz")
+    def corpus_part(self, shard: str, fmt: str = "jsonl") -> str:
+        return join(self.corpus, f"part-{shard}{CORPUS_SUFFIXES[fmt]}")
 
     def removed_part(self, phase: int, shard: str) -> str:
         return join(self.removed, f"phase-{phase}-part-{shard}.jsonl.gz")
@@ -325,6 +330,79 @@ class GlobalFiles(LocalFiles):
 # -- staged and final files -------------------------------------------------------------------
 
 
+class DocumentWriter(Protocol):
+    def write(self, document: Document) -> None: ...
+
+
+class JsonLinesWriter:
+    """Documents as JSON lines into a compressed stream (gzip for the corpus, zstd staged)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def write(self, document: Document) -> None:
+        self.stream.write(document.to_json())
+        self.stream.write(b"\n")
+
+
+# One schema for every part of every run: `meta` is JSON text, since its keys vary with the
+# steps and the data (a struct column would differ between shards).
+CORPUS_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("text", pa.string()),
+        ("source", pa.string()),
+        ("url", pa.string()),
+        ("meta", pa.string()),
+    ]
+)
+
+
+class ParquetDocumentWriter:
+    """Documents as rows of `CORPUS_SCHEMA`, a row group per `PARQUET_ROWS_PER_BATCH`."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.writer = pq.ParquetWriter(stream, CORPUS_SCHEMA, compression="zstd")
+        self.rows: dict[str, list[str | None]] = {name: [] for name in CORPUS_SCHEMA.names}
+
+    def write(self, document: Document) -> None:
+        self.rows["id"].append(document.id)
+        self.rows["text"].append(document.text)
+        self.rows["source"].append(document.source)
+        self.rows["url"].append(document.url)
+        meta = orjson.dumps(document.meta, option=orjson.OPT_SERIALIZE_NUMPY).decode("utf-8")
+        self.rows["meta"].append(meta)
+        if len(self.rows["id"]) >= PARQUET_ROWS_PER_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows["id"]:
+            self.writer.write_table(pa.table(self.rows, schema=CORPUS_SCHEMA))
+            self.rows = {name: [] for name in CORPUS_SCHEMA.names}
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+@contextlib.contextmanager
+def corpus_writer(handle: IO[bytes], fmt: str) -> Iterator[DocumentWriter]:
+    """A writer of the final corpus part in `fmt` (jsonl: gzip JSON lines; parquet)."""
+    if fmt == "parquet":
+        writer = ParquetDocumentWriter(handle)
+        yield writer
+        writer.close()
+        return
+    with open_gzip_writer(handle) as stream:
+        yield JsonLinesWriter(stream)
+
+
+@contextlib.contextmanager
+def staged_writer(handle: IO[bytes]) -> Iterator[DocumentWriter]:
+    with open_staged_writer(handle) as stream:
+        yield JsonLinesWriter(stream)
+
+
 def open_staged_writer(handle: IO[bytes]) -> IO[bytes]:
     return zstandard.ZstdCompressor(level=3).stream_writer(handle, closefd=False)
 
@@ -334,6 +412,21 @@ def open_gzip_writer(handle: IO[bytes]) -> IO[bytes]:
     return gzip.GzipFile(
         filename="", mode="wb", fileobj=handle, compresslevel=CORPUS_GZIP_LEVEL, mtime=0
     )
+
+
+def read_documents(fs: AbstractFileSystem, path: str) -> Iterator[Document]:
+    """The documents of one corpus part an MDFS run wrote, in either format."""
+    if path.endswith(".parquet"):
+        with fs.open(path, "rb") as handle:
+            for batch in pq.ParquetFile(handle).iter_batches():
+                for row in batch.to_pylist():
+                    meta = orjson.loads(row["meta"]) if row.get("meta") else {}
+                    yield Document(row["id"], row["text"], row["source"], row.get("url"), meta)
+        return
+    with fs.open(path, "rb") as handle, gzip.open(handle) as lines:
+        for line in lines:
+            if line.strip():
+                yield Document.from_json(line)
 
 
 def read_staged(fs: AbstractFileSystem, path: str) -> Iterator[Document]:

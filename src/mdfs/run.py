@@ -40,13 +40,15 @@ from mdfs.storage import (
     write_atomic_bytes,
 )
 from mdfs.tasks import Engine, ShardJob, ShardTask
+from mdfs.tokens import counted_with
 
 log = logging.getLogger(__name__)
 
 
 def recipe_fingerprint(recipe: Recipe) -> list[dict[str, Any]]:
     return [{step.name: step.model_dump(mode="json")} for step in recipe.steps] + [
-        {"collect": recipe.collect.model_dump(mode="json")}
+        {"collect": recipe.collect.model_dump(mode="json")},
+        {"output": recipe.output.model_dump(mode="json")},
     ]
 
 
@@ -54,6 +56,7 @@ def resolved_recipe(recipe: Recipe) -> str:
     """The recipe as it ran, every default filled in, as YAML a later run can read."""
     data = {
         "collect": recipe.collect.model_dump(mode="json"),
+        "output": recipe.output.model_dump(mode="json"),
         "modules": recipe.modules,
         "steps": [{step.name: step.model_dump(mode="json")} for step in recipe.steps],
     }
@@ -148,6 +151,8 @@ def _run(
         extra={
             "inputs": {"files": len(files), "shards": len(shards)},
             "global_steps": global_figures,
+            "annotated": recipe.output.annotate,
+            "tokens_counted_with": counted_with(recipe.output.tokenizer),
             "seconds": round(time.perf_counter() - started, 2),
             "run": {
                 "mdfs_version": __version__,
@@ -289,11 +294,19 @@ def finish_run(layout: Layout, phases: list[Phase]) -> None:
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    lines = [f"{'step':<20}{'in':>10}{'kept':>10}  top removal reasons"]
+    annotated = report.get("annotated", False)
+    what = "would remove (annotated: all kept)" if annotated else "top removal reasons"
+    lines = [f"{'step':<20}{'in':>10}{'kept':>10}  {what}"]
     for step in report["steps"]:
-        reasons = ", ".join(f"{r} {c}" for r, c in Counter(step["removed"]).most_common(3))
+        counts = Counter(step.get("flagged", {}) if annotated else step["removed"])
+        reasons = ", ".join(f"{r} {c}" for r, c in counts.most_common(3))
         lines.append(f"{step['name']:<20}{step['in']:>10,}{step['kept']:>10,}  {reasons}")
     errors = sum(report["errors"].values())
+    if annotated:
+        lines.append(
+            f"annotated: {report['documents_flagged']:,} documents would be removed "
+            "(meta.removed_by, meta.reason); `mdfs filter` applies the verdicts"
+        )
     lines.append(
         f"{report['documents_in']:,} documents in, {report['documents_kept']:,} kept; "
         f"{errors:,} unreadable records skipped"

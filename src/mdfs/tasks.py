@@ -28,15 +28,18 @@ from mdfs.layout import (
     Layout,
     Phase,
     ShardResult,
+    corpus_writer,
     open_gzip_writer,
-    open_staged_writer,
     plan_phases,
+    read_documents,
     read_staged,
+    staged_writer,
 )
-from mdfs.pipeline import GlobalStep, run_steps, scores_of
+from mdfs.pipeline import CountTokens, GlobalStep, flagged, run_steps, scores_of
 from mdfs.progress import ShardCounter
 from mdfs.recipe import Recipe
 from mdfs.storage import committed, write_atomic_bytes
+from mdfs.tokens import token_counter
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +72,17 @@ class ShardJob:
     that uses the job (they are not pickled with it).
     """
 
-    def __init__(self, recipe: Recipe, layout: Layout, run_id: str | None = None) -> None:
+    def __init__(
+        self, recipe: Recipe, layout: Layout, run_id: str | None = None,
+        stored_documents: bool = False,
+    ) -> None:  # fmt: skip
         self.recipe = recipe
         self.layout = layout
         self.run_id = run_id or uuid.uuid4().hex
+        # the inputs are corpus parts of an earlier run, read with their meta (`mdfs filter`)
+        self.stored_documents = stored_documents
         self._phases: list[Phase] | None = None
+        self._count_tokens: CountTokens | None = None
 
     @property
     def phases(self) -> list[Phase]:
@@ -84,13 +93,22 @@ class ShardJob:
                     phase.then.bind(self.layout.workdir(phase.then))
         return self._phases
 
+    @property
+    def count_tokens(self) -> CountTokens:
+        """The report's token counter, loaded once in each process."""
+        if self._count_tokens is None:
+            self._count_tokens = token_counter(self.recipe.output.tokenizer)
+        return self._count_tokens
+
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_phases": None}
+        return {**self.__dict__, "_phases": None, "_count_tokens": None}
 
     def on_this_host(self, scratch_root: str) -> ShardJob:
         """The job as a process on another host than the driver's must run it."""
         layout = self.layout.on_this_host(scratch_root)
-        return self if layout is self.layout else ShardJob(self.recipe, layout, self.run_id)
+        if layout is self.layout:
+            return self
+        return ShardJob(self.recipe, layout, self.run_id, self.stored_documents)
 
 
 # The job this process last worked for, by run: its steps stay set up (models, automata,
@@ -146,7 +164,10 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
             result.error_examples.append(message)
 
     fs = layout.fs
-    if phase_index == 0:
+    output = job.recipe.output
+    if phase_index == 0 and job.stored_documents:
+        documents: Iterator[Document] = (d for path in task.files for d in read_documents(fs, path))
+    elif phase_index == 0:
         reader = Reader(on_error, job.recipe.collect.max_document_bytes, progress.bytes_read)
 
         def read_inputs() -> Iterator[Document]:
@@ -155,7 +176,7 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
                 # what the reader did not tell as it went (all of a file in most formats)
                 progress.bytes_read(max(0, input_bytes(path) - reader.bytes_told))
 
-        documents: Iterator[Document] = read_inputs()
+        documents = read_inputs()
     else:
         documents = read_staged(fs, layout.staged(phase_index - 1, shard))
 
@@ -172,14 +193,18 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
             layout.global_files(step).pull_decision(shard)
             step.begin_shard(shard)
 
-    out_path = layout.corpus_part(shard) if phase.last else layout.staged(phase_index, shard)
+    out_path = (
+        layout.corpus_part(shard, output.format)
+        if phase.last
+        else layout.staged(phase_index, shard)
+    )
     # Both outputs are committed when the block ends, the stats file (the marker) after them.
     with contextlib.ExitStack() as outputs:
         raw_removed = outputs.enter_context(committed(fs, layout.removed_part(phase_index, shard)))
         removed_file = outputs.enter_context(open_gzip_writer(raw_removed))
         raw_out = outputs.enter_context(committed(fs, out_path))
         out = outputs.enter_context(
-            open_gzip_writer(raw_out) if phase.last else open_staged_writer(raw_out)
+            corpus_writer(raw_out, output.format) if phase.last else staged_writer(raw_out)
         )
 
         steps_by_name = {step.name: step for step in phase.steps}
@@ -202,15 +227,20 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
                     }
                 )
 
-        kept, stats = run_steps(phase.steps, counted(documents), on_removed)
+        kept, stats = run_steps(
+            phase.steps, counted(documents), on_removed, output.annotate, job.count_tokens
+        )
         for document in kept:
             if phase.last:
                 result.sources_kept[document.source] += 1
-            out.write(document.to_json())
-            out.write(b"\n")
+            out.write(document)
     result.steps = [s.to_dict() for s in stats]
     if phase.then is not None:
-        phase.then.observe(shard, read_staged(fs, out_path))
+        staged = read_staged(fs, out_path)
+        # an annotated run's global step judges only what every earlier step keeps
+        phase.then.observe(
+            shard, (d for d in staged if not flagged(d)) if output.annotate else staged
+        )
         # before the marker: a resumed run's decide needs it
         layout.global_files(phase.then).push_observation(shard)
     write_atomic_bytes(layout.stats(phase_index, shard), result.to_json(), fs)
