@@ -403,21 +403,51 @@ class _Bypass:
             self.order.popleft()  # the input of the output about to be handed on
 
 
+ANNOTATIONS = ("removed_by", "reason", "verdicts")
+
+
+def replayed(
+    step: Step, documents: Iterable[Document], judge: bool, earlier: set[str]
+) -> Iterator[Document | Removed]:
+    """`step`'s verdicts over an annotated run's documents, without running it: the verdict
+    it stored, or (`judge`) its `judge` over the scores it stored.
+
+    A global step of an annotated run judged only the documents no earlier step flagged
+    (`earlier`: the names of the steps before it); one of the others, kept now, goes as
+    `not_judged` rather than into the corpus unseen by, say, deduplication.
+    """
+    for document in documents:
+        if isinstance(step, GlobalStep) and document.meta.get("removed_by") in earlier:
+            yield Removed(document, "not_judged")
+            continue
+        if judge:
+            verdict = step.judge(document)
+        else:
+            verdict = document.meta.get("verdicts", {}).get(step.name, True)
+        yield document if verdict is True else Removed(document, verdict)
+
+
 def account(
     step: Step, documents: Iterable[Document], stats: StepStats, on_removed: OnRemoved,
     annotate: bool = False, tokens: TokenCounts | None = None,
+    replay: tuple[bool, set[str]] | None = None,
 ) -> Iterator[Document]:  # fmt: skip
     """Run one step over a stream, counting in, kept and removed-by-reason as it goes.
 
     With `annotate`, nothing is removed: a would-be removal is flagged in `meta` and the
-    document goes on with the text it entered this step.
+    document goes on with the text it entered this step. With `replay` (judge again, the
+    names of the earlier steps), the step is not run: its verdicts come from an annotated
+    run's documents (`replayed`).
     """
-    step.ensure_setup()
     tokens = tokens or TokenCounts(None)
     upstream = _Timed(iter(documents), stats, tokens)
     bypass = _Bypass(upstream) if annotate and isinstance(step, GlobalStep) else None
     histograms = counters_for(step)
-    outputs = step.run(bypass.judged() if bypass else upstream)
+    if replay is not None:
+        outputs = replayed(step, upstream, *replay)
+    else:
+        step.ensure_setup()
+        outputs = step.run(bypass.judged() if bypass else upstream)
     spent = 0.0
     while True:
         start = time.perf_counter()
@@ -517,17 +547,23 @@ def _keep_example(stats: StepStats, step: Step, document: Document, entered: str
 def run_steps(
     steps: list[Step], documents: Iterable[Document], on_removed: OnRemoved,
     annotate: bool = False, count_tokens: CountTokens | None = None,
+    replay: dict[str, bool] | None = None,
 ) -> tuple[Iterator[Document], list[StepStats]]:  # fmt: skip
     """Chain steps over a stream. Stats fill in as the returned iterator is consumed.
 
     `annotate`: remove nothing, flag instead (see the module's doc). `count_tokens`: count
-    the tokens in, out and removed of every step with it (none when None).
+    the tokens in, out and removed of every step with it (none when None). `replay`: the
+    documents come from an annotated run; per step name, whether to `judge` them again
+    from their scores (True) or take the verdict stored (False); no step is run.
     """
     stats = [StepStats(step.name) for step in steps]
     tokens = TokenCounts(count_tokens)
     stream: Iterable[Document] = documents
-    for step, step_stats in zip(steps, stats, strict=True):
-        stream = account(step, stream, step_stats, on_removed, annotate, tokens)
+    for index, (step, step_stats) in enumerate(zip(steps, stats, strict=True)):
+        how = None
+        if replay is not None:
+            how = replay[step.name], {earlier.name for earlier in steps[:index]}
+        stream = account(step, stream, step_stats, on_removed, annotate, tokens, how)
     return _leaving(stream, tokens, annotate), stats
 
 

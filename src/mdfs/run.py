@@ -66,8 +66,12 @@ def resolved_recipe(recipe: Recipe) -> str:
 def run_pipeline(
     inputs: list[str], output: str | os.PathLike[str], recipe: Recipe, engine: Engine,
     overwrite: bool = False, command: str | None = None, progress_seconds: float = 30.0,
+    replay: dict[str, bool] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL.
+
+    `replay` (`mdfs filter`): the inputs are an annotated run's corpus parts, and each step
+    takes its stored verdict or judges the stored scores again (`mdfs.pipeline.replayed`).
 
     An output the file system refuses (a file, a read-only or full disk, /proc) is a
     one-line error; what finished stays for a rerun to resume. `command` is what the
@@ -85,7 +89,7 @@ def run_pipeline(
         with exclusive_output(fs, layout.root):
             if overwrite:
                 discard_previous_run(fs, layout.root, inputs)
-            return _run(inputs, layout, recipe, engine, command, progress_seconds)
+            return _run(inputs, layout, recipe, engine, command, progress_seconds, replay)
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         where = f": {error.filename}" if error.filename else ""
@@ -99,7 +103,7 @@ def run_pipeline(
 
 def _run(
     inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, command: str,
-    progress_seconds: float,
+    progress_seconds: float, replay: dict[str, bool] | None,
 ) -> dict[str, Any]:  # fmt: skip
     started_at, began = datetime.datetime.now(datetime.UTC), time.perf_counter()
     fs = layout.fs
@@ -114,16 +118,16 @@ def _run(
     files = expand_inputs(inputs, on_error, exclude=None if is_url(layout.output) else layout.root)
     if not files:
         raise UserError(f"no input files found in {' '.join(inputs)}")
-    max_bytes = recipe.collect.shard_max_bytes
-    entries = split_large_inputs(files, max_bytes)
-    shards = {
-        f"{index:05d}": group
-        for index, group in enumerate(
-            shard_inputs(entries, max_bytes, recipe.collect.shard_max_files)
-        )
-    }
+    if replay is not None:  # a corpus part of the annotated run is a shard, as it was there
+        groups = [[file] for file in files]
+    else:
+        max_bytes = recipe.collect.shard_max_bytes
+        entries = split_large_inputs(files, max_bytes)
+        groups = shard_inputs(entries, max_bytes, recipe.collect.shard_max_files)
+    shards = {f"{index:05d}": group for index, group in enumerate(groups)}
     manifest = orjson.dumps(
-        {"recipe": recipe_fingerprint(recipe), "shards": shards}, option=orjson.OPT_SORT_KEYS
+        {"recipe": recipe_fingerprint(recipe), "shards": shards, "replay": replay},
+        option=orjson.OPT_SORT_KEYS,
     )
     digest = hashlib.sha256(manifest).hexdigest()
     manifest_path = layout.manifest
@@ -141,7 +145,8 @@ def _run(
     write_atomic_bytes(join(layout.root, "recipe.yaml"), recipe_yaml.encode("utf-8"), fs)
 
     started = time.perf_counter()
-    results = run_phases(engine, ShardJob(recipe, layout), shards, progress_seconds)
+    job = ShardJob(recipe, layout, replay=replay)
+    results = run_phases(engine, job, shards, progress_seconds)
     global_figures = {
         basename(path).removesuffix(".done.json"): orjson.loads(fs.cat_file(path))
         for path in sorted(fs.glob(join(layout.work, "global", "*.done.json")))

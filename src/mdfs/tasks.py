@@ -35,7 +35,7 @@ from mdfs.layout import (
     read_staged,
     staged_writer,
 )
-from mdfs.pipeline import CountTokens, GlobalStep, flagged, run_steps, scores_of
+from mdfs.pipeline import ANNOTATIONS, CountTokens, GlobalStep, flagged, run_steps, scores_of
 from mdfs.progress import ShardCounter
 from mdfs.recipe import Recipe
 from mdfs.storage import committed, write_atomic_bytes
@@ -74,20 +74,23 @@ class ShardJob:
 
     def __init__(
         self, recipe: Recipe, layout: Layout, run_id: str | None = None,
-        stored_documents: bool = False,
+        replay: dict[str, bool] | None = None,
     ) -> None:  # fmt: skip
         self.recipe = recipe
         self.layout = layout
         self.run_id = run_id or uuid.uuid4().hex
-        # the inputs are corpus parts of an earlier run, read with their meta (`mdfs filter`)
-        self.stored_documents = stored_documents
+        # `mdfs filter`: the inputs are an annotated run's corpus parts, and per step name,
+        # whether to judge them again from their scores or take the stored verdict
+        self.replay = replay
         self._phases: list[Phase] | None = None
         self._count_tokens: CountTokens | None = None
 
     @property
     def phases(self) -> list[Phase]:
         if self._phases is None:
-            self._phases = plan_phases(self.recipe.steps)
+            # a replay runs no step, so no global step needs its own phase
+            steps = self.recipe.steps
+            self._phases = [Phase(0, steps, None)] if self.replay else plan_phases(steps)
             for phase in self._phases:
                 if phase.then is not None:
                     phase.then.bind(self.layout.workdir(phase.then))
@@ -108,7 +111,7 @@ class ShardJob:
         layout = self.layout.on_this_host(scratch_root)
         if layout is self.layout:
             return self
-        return ShardJob(self.recipe, layout, self.run_id, self.stored_documents)
+        return ShardJob(self.recipe, layout, self.run_id, self.replay)
 
 
 # The job this process last worked for, by run: its steps stay set up (models, automata,
@@ -165,7 +168,7 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
 
     fs = layout.fs
     output = job.recipe.output
-    if phase_index == 0 and job.stored_documents:
+    if job.replay is not None:
         documents: Iterator[Document] = (d for path in task.files for d in read_documents(fs, path))
     elif phase_index == 0:
         reader = Reader(on_error, job.recipe.collect.max_document_bytes, progress.bytes_read)
@@ -188,7 +191,7 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
             yield document
 
     for step in phase.steps:
-        if isinstance(step, GlobalStep):
+        if isinstance(step, GlobalStep) and job.replay is None:
             # the decision may have been made on another host
             layout.global_files(step).pull_decision(shard)
             step.begin_shard(shard)
@@ -210,6 +213,8 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
         steps_by_name = {step.name: step for step in phase.steps}
 
         def on_removed(step_name: str, item: Removed) -> None:
+            if job.replay is not None:
+                strip_annotations(item.document)
             removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
             removed_file.write(b"\n")
             by_step = result.removed_by_source.setdefault(item.document.source, {})
@@ -228,9 +233,12 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
                 )
 
         kept, stats = run_steps(
-            phase.steps, counted(documents), on_removed, output.annotate, job.count_tokens
-        )
+            phase.steps, counted(documents), on_removed, output.annotate, job.count_tokens,
+            job.replay,
+        )  # fmt: skip
         for document in kept:
+            if job.replay is not None:
+                strip_annotations(document)
             if phase.last:
                 result.sources_kept[document.source] += 1
             out.write(document)
@@ -245,6 +253,12 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
         layout.global_files(phase.then).push_observation(shard)
     write_atomic_bytes(layout.stats(phase_index, shard), result.to_json(), fs)
     return result
+
+
+def strip_annotations(document: Document) -> None:
+    """A replayed document as a normal run writes it: without an annotated run's verdicts."""
+    for key in ANNOTATIONS:
+        document.meta.pop(key, None)
 
 
 class Engine:

@@ -13,6 +13,7 @@ from mdfs.errors import UserError
 # Each module has `register(subparsers)`, which adds subcommands whose `func(args) -> int` runs them.
 COMMAND_MODULES = [
     "mdfs.cli.run",
+    "mdfs.cli.filter",
     "mdfs.cli.dedup",
     "mdfs.cli.fine",
     "mdfs.cli.signals",

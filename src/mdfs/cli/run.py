@@ -105,8 +105,12 @@ def make_engine(args: argparse.Namespace) -> Engine:
     return LocalEngine(workers=args.workers or os.cpu_count())
 
 
-def run_recipe(args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None = None) -> dict:
-    """Run `recipe` as the arguments say; print the funnel (to stdout unless `summary`)."""
+def run_recipe(
+    args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None = None,
+    replay: dict[str, bool] | None = None,
+) -> dict:  # fmt: skip
+    """Run `recipe` as the arguments say; print the funnel (to stdout unless `summary`).
+    `replay`: filter an annotated run's documents (`mdfs filter`)."""
     from mdfs.run import run_pipeline, summary_lines
 
     if not args.output.strip():
@@ -116,7 +120,7 @@ def run_recipe(args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None
         raise UserError("--progress-every must be positive")
     report = run_pipeline(
         args.inputs, args.output, recipe, engine, overwrite=args.overwrite,
-        progress_seconds=args.progress_every,
+        progress_seconds=args.progress_every, replay=replay,
     )  # fmt: skip
     for line in summary_lines(report):
         print(line, file=summary or sys.stdout)
