@@ -66,12 +66,13 @@ def resolved_recipe(recipe: Recipe) -> str:
 def run_pipeline(
     inputs: list[str], output: str | os.PathLike[str], recipe: Recipe, engine: Engine,
     overwrite: bool = False, command: str | None = None, progress_seconds: float = 30.0,
-    replay: dict[str, bool] | None = None,
+    replay: dict[str, bool] | None = None, stored_inputs: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL.
 
     `replay` (`mdfs filter`): the inputs are an annotated run's corpus parts, and each step
     takes its stored verdict or judges the stored scores again (`mdfs.pipeline.replayed`).
+    `stored_inputs`: the inputs are documents as MDFS writes them, read with their meta.
 
     An output the file system refuses (a file, a read-only or full disk, /proc) is a
     one-line error; what finished stays for a rerun to resume. `command` is what the
@@ -89,7 +90,8 @@ def run_pipeline(
         with exclusive_output(fs, layout.root):
             if overwrite:
                 discard_previous_run(fs, layout.root, inputs)
-            return _run(inputs, layout, recipe, engine, command, progress_seconds, replay)
+            job = ShardJob(recipe, layout, replay=replay, stored_inputs=stored_inputs)
+            return _run(inputs, layout, job, engine, command, progress_seconds)
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         where = f": {error.filename}" if error.filename else ""
@@ -102,10 +104,11 @@ def run_pipeline(
 
 
 def _run(
-    inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, command: str,
-    progress_seconds: float, replay: dict[str, bool] | None,
+    inputs: list[str], layout: Layout, job: ShardJob, engine: Engine, command: str,
+    progress_seconds: float,
 ) -> dict[str, Any]:  # fmt: skip
     started_at, began = datetime.datetime.now(datetime.UTC), time.perf_counter()
+    recipe, replay = job.recipe, job.replay
     fs = layout.fs
     input_errors = ShardResult(phase=0, shard="inputs")
 
@@ -118,7 +121,7 @@ def _run(
     files = expand_inputs(inputs, on_error, exclude=None if is_url(layout.output) else layout.root)
     if not files:
         raise UserError(f"no input files found in {' '.join(inputs)}")
-    if replay is not None:  # a corpus part of the annotated run is a shard, as it was there
+    if job.stored_inputs:  # a corpus part is a shard, as it was in the run that wrote it
         groups = [[file] for file in files]
     else:
         max_bytes = recipe.collect.shard_max_bytes
@@ -145,7 +148,6 @@ def _run(
     write_atomic_bytes(join(layout.root, "recipe.yaml"), recipe_yaml.encode("utf-8"), fs)
 
     started = time.perf_counter()
-    job = ShardJob(recipe, layout, replay=replay)
     results = run_phases(engine, job, shards, progress_seconds)
     global_figures = {
         basename(path).removesuffix(".done.json"): orjson.loads(fs.cat_file(path))

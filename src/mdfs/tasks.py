@@ -74,14 +74,16 @@ class ShardJob:
 
     def __init__(
         self, recipe: Recipe, layout: Layout, run_id: str | None = None,
-        replay: dict[str, bool] | None = None,
+        replay: dict[str, bool] | None = None, stored_inputs: bool = False,
     ) -> None:  # fmt: skip
         self.recipe = recipe
         self.layout = layout
         self.run_id = run_id or uuid.uuid4().hex
-        # `mdfs filter`: the inputs are an annotated run's corpus parts, and per step name,
-        # whether to judge them again from their scores or take the stored verdict
+        # `mdfs filter`: per step name, whether to judge the documents again from their
+        # scores or take the verdict an annotated run stored
         self.replay = replay
+        # the inputs are documents as MDFS writes them (corpus parts), read with their meta
+        self.stored_inputs = stored_inputs or replay is not None
         self._phases: list[Phase] | None = None
         self._count_tokens: CountTokens | None = None
 
@@ -111,7 +113,7 @@ class ShardJob:
         layout = self.layout.on_this_host(scratch_root)
         if layout is self.layout:
             return self
-        return ShardJob(self.recipe, layout, self.run_id, self.replay)
+        return ShardJob(self.recipe, layout, self.run_id, self.replay, self.stored_inputs)
 
 
 # The job this process last worked for, by run: its steps stay set up (models, automata,
@@ -168,7 +170,7 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
 
     fs = layout.fs
     output = job.recipe.output
-    if job.replay is not None:
+    if phase_index == 0 and job.stored_inputs:
         documents: Iterator[Document] = (d for path in task.files for d in read_documents(fs, path))
     elif phase_index == 0:
         reader = Reader(on_error, job.recipe.collect.max_document_bytes, progress.bytes_read)
