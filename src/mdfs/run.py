@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import yaml
 
-from mdfs import __version__, progress
+from mdfs import progress
 from mdfs.collect.readers import expand_inputs, input_bytes, shard_inputs, split_large_inputs
 from mdfs.errors import UserError
 from mdfs.layout import Layout, Phase, ShardResult
@@ -41,6 +41,7 @@ from mdfs.storage import (
 )
 from mdfs.tasks import Engine, ShardJob, ShardTask
 from mdfs.tokens import counted_with
+from mdfs.version import __version__
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import importlib
 import logging
 import sys
 
-from mdfs import __version__
 from mdfs.errors import UserError
+from mdfs.version import __version__
 
 # Each module has `register(subparsers)`, which adds subcommands whose `func(args) -> int` runs them.
 COMMAND_MODULES = [
