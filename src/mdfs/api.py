@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from mdfs.document import Document
 from mdfs.errors import UserError
 from mdfs.recipe import Recipe, load_recipe, parse_recipe
@@ -90,16 +88,9 @@ def _document(item: str | dict[str, Any], number: int) -> Document:
 
 
 def _records(folder: Path) -> list[dict[str, Any]]:
-    from mdfs.layout import read_documents
+    from mdfs.layout import read_records
     from mdfs.storage import filesystem
 
-    records: list[dict[str, Any]] = []
     fs = filesystem(folder)[0]
-    for part in sorted(folder.iterdir()):
-        if part.name.endswith(".parquet"):
-            for document in read_documents(fs, str(part)):
-                records.append(orjson.loads(document.to_json()))
-        elif part.name.endswith(".jsonl.gz"):
-            with gzip.open(part, "rb") as lines:
-                records.extend(orjson.loads(line) for line in lines if line.strip())
-    return records
+    parts = sorted(p for p in folder.iterdir() if p.name.endswith((".parquet", ".jsonl.gz")))
+    return [record for part in parts for record in read_records(fs, str(part))]

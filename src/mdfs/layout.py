@@ -414,19 +414,28 @@ def open_gzip_writer(handle: IO[bytes]) -> IO[bytes]:
     )
 
 
-def read_documents(fs: AbstractFileSystem, path: str) -> Iterator[Document]:
-    """The documents of one corpus part an MDFS run wrote, in either format."""
+def read_records(fs: AbstractFileSystem, path: str) -> Iterator[dict[str, Any]]:
+    """The records of one part a run wrote (corpus/ in either format, or removed/), as dicts
+    with `meta` a dict: what the JSON lines hold."""
     if path.endswith(".parquet"):
         with fs.open(path, "rb") as handle:
             for batch in pq.ParquetFile(handle).iter_batches():
                 for row in batch.to_pylist():
-                    meta = orjson.loads(row["meta"]) if row.get("meta") else {}
-                    yield Document(row["id"], row["text"], row["source"], row.get("url"), meta)
+                    row["meta"] = orjson.loads(row["meta"]) if row.get("meta") else {}
+                    yield row
         return
     with fs.open(path, "rb") as handle, gzip.open(handle) as lines:
         for line in lines:
             if line.strip():
-                yield Document.from_json(line)
+                yield orjson.loads(line)
+
+
+def read_documents(fs: AbstractFileSystem, path: str) -> Iterator[Document]:
+    """The documents of one corpus part an MDFS run wrote, in either format."""
+    for record in read_records(fs, path):
+        yield Document(
+            record["id"], record["text"], record["source"], record.get("url"), record["meta"] or {}
+        )
 
 
 def read_staged(fs: AbstractFileSystem, path: str) -> Iterator[Document]:

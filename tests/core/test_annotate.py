@@ -7,6 +7,7 @@ import gzip
 import itertools
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,13 @@ def test_an_annotated_run_keeps_everything_with_a_normal_runs_verdicts(
     assert {"language_score", "cjk_ratio", "fluency", "lexical", "fine"} <= set(wrong)
     html = (annotated / "report.html").read_text()
     assert "Annotated run: nothing was removed" in html and "would remove" in html
+    # `mdfs stats` reads the verdicts of an annotated run as a normal run's removals
+    from mdfs.report.inspect import funnel_by
+
+    def totals(run_dir: Path) -> Counter:
+        return sum(funnel_by(run_dir, "source").values(), Counter())
+
+    assert totals(annotated) == totals(normal)
 
 
 def test_filter_with_the_stored_thresholds_is_the_normal_run(
@@ -223,6 +231,10 @@ def test_parquet_corpus_loads_with_pyarrow_and_datasets(inputs: Path, tmp_path: 
     )  # fmt: skip
     assert corpus.num_rows == report["documents_kept"]
     assert "fine" in json.loads(corpus[0]["meta"])
+    # the training wing reads it as it reads JSON lines
+    from mdfs.train.corpus import corpus_files, iter_texts
+
+    assert sorted(iter_texts(corpus_files(output))) == sorted(table.column("text").to_pylist())
 
 
 def test_filter_reads_and_writes_parquet(
