@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 import zstandard
 from fsspec import AbstractFileSystem
 
@@ -345,25 +343,23 @@ class JsonLinesWriter:
         self.stream.write(b"\n")
 
 
-# One schema for every part of every run: `meta` is JSON text, since its keys vary with the
-# steps and the data (a struct column would differ between shards).
-CORPUS_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("text", pa.string()),
-        ("source", pa.string()),
-        ("url", pa.string()),
-        ("meta", pa.string()),
-    ]
-)
+# One schema for every part of every run, all strings: `meta` is JSON text, since its keys
+# vary with the steps and the data (a struct column would differ between shards).
+CORPUS_COLUMNS = ("id", "text", "source", "url", "meta")
 
 
 class ParquetDocumentWriter:
-    """Documents as rows of `CORPUS_SCHEMA`, a row group per `PARQUET_ROWS_PER_BATCH`."""
+    """Documents as rows of `CORPUS_COLUMNS`, a row group per `PARQUET_ROWS_PER_BATCH`.
+    (pyarrow is imported here: a JSON lines run does without its start-up and memory.)"""
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self.writer = pq.ParquetWriter(stream, CORPUS_SCHEMA, compression="zstd")
-        self.rows: dict[str, list[str | None]] = {name: [] for name in CORPUS_SCHEMA.names}
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa = pa
+        self.schema = pa.schema([(name, pa.string()) for name in CORPUS_COLUMNS])
+        self.writer = pq.ParquetWriter(stream, self.schema, compression="zstd")
+        self.rows: dict[str, list[str | None]] = {name: [] for name in CORPUS_COLUMNS}
 
     def write(self, document: Document) -> None:
         self.rows["id"].append(document.id)
@@ -377,8 +373,8 @@ class ParquetDocumentWriter:
 
     def flush(self) -> None:
         if self.rows["id"]:
-            self.writer.write_table(pa.table(self.rows, schema=CORPUS_SCHEMA))
-            self.rows = {name: [] for name in CORPUS_SCHEMA.names}
+            self.writer.write_table(self.pa.table(self.rows, schema=self.schema))
+            self.rows = {name: [] for name in CORPUS_COLUMNS}
 
     def close(self) -> None:
         self.flush()
@@ -418,6 +414,8 @@ def read_records(fs: AbstractFileSystem, path: str) -> Iterator[dict[str, Any]]:
     """The records of one part a run wrote (corpus/ in either format, or removed/), as dicts
     with `meta` a dict: what the JSON lines hold."""
     if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
         with fs.open(path, "rb") as handle:
             for batch in pq.ParquetFile(handle).iter_batches():
                 for row in batch.to_pylist():
