@@ -435,7 +435,8 @@ def account(
     """Run one step over a stream, counting in, kept and removed-by-reason as it goes.
 
     With `annotate`, nothing is removed: a would-be removal is flagged in `meta` and the
-    document goes on with the text it entered this step. With `replay` (judge again, the
+    document goes on with the text it entered this step (`on_removed` hears of its first
+    flag, for the report). With `replay` (judge again, the
     names of the earlier steps), the step is not run: its verdicts come from an annotated
     run's documents (`replayed`).
     """
@@ -468,6 +469,7 @@ def account(
             document.text = entered  # later steps judge what this one was given
             if _flag(document, step.name, item.reason):
                 stats.flagged[item.reason] += 1
+                on_removed(step.name, item)  # for the report's examples; it goes on
             item = document
         if isinstance(item, Removed):
             stats.removed[item.reason] += 1

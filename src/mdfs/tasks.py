@@ -217,8 +217,9 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
         def on_removed(step_name: str, item: Removed) -> None:
             if job.replay is not None:
                 strip_annotations(item.document)
-            removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
-            removed_file.write(b"\n")
+            if not output.annotate:  # an annotated run's flagged documents go to the corpus
+                removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
+                removed_file.write(b"\n")
             by_step = result.removed_by_source.setdefault(item.document.source, {})
             by_step[step_name] = by_step.get(step_name, 0) + 1
             key = f"{step_name}/{item.reason}"

@@ -131,6 +131,11 @@ def test_an_annotated_run_keeps_everything_with_a_normal_runs_verdicts(
     assert {"language_score", "cjk_ratio", "fluency", "lexical", "fine"} <= set(wrong)
     html = (annotated / "report.html").read_text()
     assert "Annotated run: nothing was removed" in html and "would remove" in html
+    # examples of what each step would remove, with the text it was given
+    examples = report["removed_examples"]
+    assert examples.keys() == expected["removed_examples"].keys()
+    assert all(item["text"] for items in examples.values() for item in items)
+    assert "Examples: kept and would be removed" in html
     # `mdfs stats` reads the verdicts of an annotated run as a normal run's removals
     from mdfs.report.inspect import funnel_by
 

@@ -160,7 +160,8 @@ def _source_by_step(report: dict[str, Any]) -> list[str]:
         return []
     names = [step["name"] for step in report["steps"]]
     parts = [
-        "<h2>Removed per source and step</h2><table id=source-step><tr><th class=l>source</th>"
+        f"<h2>{_removed(report).capitalize()} per source and step</h2>"
+        "<table id=source-step><tr><th class=l>source</th>"
         + "".join(f"<th>{escape(n)}</th>" for n in names)
         + "</tr>"
     ]
@@ -199,6 +200,10 @@ def _scores(item: dict[str, Any]) -> str:
     return "; ".join(f"{escape(k)} = {v:g}" for k, v in scores.items())
 
 
+def _removed(report: dict[str, Any]) -> str:
+    return "would be removed" if report.get("annotated") else "removed"
+
+
 def _example(item: dict[str, Any]) -> str:
     where = escape(str(item.get("url") or item.get("source") or ""))
     scores = _scores(item)
@@ -216,13 +221,13 @@ def _examples(report: dict[str, Any]) -> list[str]:
         step, _, reason = key.partition("/")
         removed_by_step.setdefault(step, []).extend((reason, item) for item in items)
     kept = report.get("kept_examples", {})
-    parts = ["<h2>Examples: kept and removed</h2>"]
+    parts = [f"<h2>Examples: kept and {_removed(report)}</h2>"]
     for step in [s["name"] for s in report["steps"]]:
         if step not in removed_by_step and not kept.get(step):
             continue
         parts.append(f"<h3>{escape(step)}</h3><div class=pair><div><h4>kept</h4>")
         parts.extend(_example(item) for item in kept.get(step, []))
-        parts.append("</div><div><h4>removed</h4>")
+        parts.append(f"</div><div><h4>{_removed(report)}</h4>")
         for reason, item in removed_by_step.get(step, []):
             parts.append(f"<p><b>{escape(reason)}</b></p>{_example(item)}")
         parts.append("</div></div>")
