@@ -185,6 +185,23 @@ def test_a_stricter_threshold_gives_what_a_normal_run_with_it_gives(
     assert "judge" not in report  # a normal run's report
 
 
+def test_filter_runs_no_step(
+    annotated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No model, automaton or word list is loaded: no step is set up, none runs."""
+    from mdfs.pipeline import Step
+
+    def refuse(self: Step, *args: object) -> None:
+        raise AssertionError(f"{self.name} was set up or run")
+
+    monkeypatch.setattr(Step, "ensure_setup", refuse)
+    for kind in Step.__subclasses__():
+        monkeypatch.setattr(kind, "run", refuse)
+    output = tmp_path / "filtered"
+    args = ["-o", str(output), "--workers", "1", "--set", "language.min_cjk_ratio=0.6"]
+    assert mdfs("filter", str(annotated), *args, "--set", "fine_decision.high_threshold=0.9") == 0
+
+
 def test_a_looser_threshold_never_lets_in_what_deduplication_did_not_see(
     annotated: Path, tmp_path: Path
 ) -> None:
