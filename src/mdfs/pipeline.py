@@ -420,10 +420,13 @@ def replayed(
         if isinstance(step, GlobalStep) and document.meta.get("removed_by") in earlier:
             yield Removed(document, "not_judged")
             continue
-        if judge:
-            verdict = step.judge(document)
-        else:
-            verdict = document.meta.get("verdicts", {}).get(step.name, True)
+        verdict = document.meta.get("verdicts", {}).get(step.name, True)
+        if judge and verdict != "step_error":  # a step that failed left no scores to judge
+            try:
+                verdict = step.judge(document)
+            except Exception as error:  # one bad document must not end the run
+                yield _step_error(step, document, error)
+                continue
         yield document if verdict is True else Removed(document, verdict)
 
 
