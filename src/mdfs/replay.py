@@ -102,3 +102,21 @@ def plan_replay(annotated: Recipe, new: Recipe) -> dict[str, bool]:
 def _changed_fields(old: Step, new: Step) -> set[str]:
     before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
     return {name for name in after if before.get(name) != after[name]}
+
+
+def stale_duplicates(output: str | os.PathLike[str], plan: dict[str, bool]) -> list[str]:
+    """The ids a filtered run removed as duplicates of a document it removed on a threshold
+    judged again: a normal run with these thresholds would have kept one of each such group
+    (deduplication decided among the documents the annotated run's thresholds kept)."""
+    from mdfs.layout import read_records
+    from mdfs.storage import filesystem
+
+    folder = Path(output) / "removed"
+    fs = filesystem(folder)[0]
+    records = [r for p in sorted(folder.glob("*.jsonl.gz")) for r in read_records(fs, str(p))]
+    judged_out = {r["id"] for r in records if plan.get(r["removed_by"])}
+    return [
+        r["id"]
+        for r in records
+        if not plan.get(r["removed_by"]) and r["meta"].get("duplicate_of") in judged_out
+    ]

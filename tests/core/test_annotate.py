@@ -294,3 +294,43 @@ def test_token_counts_per_step(inputs: Path, normal: Path, tmp_path: Path) -> No
     assert language["tokens_removed"] > 0
     html = (output / "report.html").read_text()
     assert "tokens in" in html and f"{report['tokens_kept']:,} tokens kept" in html
+
+
+def test_filter_names_duplicates_whose_kept_copy_a_new_threshold_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Deduplication decided among the documents the annotated run's thresholds kept. When a
+    stricter threshold removes the copy it kept, a normal run keeps another copy: `filter`
+    cannot, and says which documents that concerns."""
+    with gzip.open(SAMPLE / "dump.jsonl.gz", "rt", encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    with (inputs / "dump.jsonl").open("w", encoding="utf-8") as out:
+        for record in records:  # each text, then a near copy with one more Chinese sentence
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            copy = {"id": record["id"] + "-copy", "text": record["text"] + "\n本段为副本。"}
+            out.write(json.dumps(copy, ensure_ascii=False) + "\n")
+    recipe = "steps:\n  - language: {}\n  - near_dedup: {keep: first}\n"
+    run(inputs, tmp_path / "annotated", recipe, "--annotate")
+    # the CJK ratio of a copy that near_dedup removed for its (kept) original's sake, where
+    # the original's is lower: as a threshold, it removes the original and keeps the copy
+    meta = {r["id"]: r["meta"] for r in read_parts(tmp_path / "annotated" / "corpus")}
+    gap, threshold = max(
+        (meta[copy]["cjk_ratio"] - meta[original]["cjk_ratio"], meta[copy]["cjk_ratio"])
+        for original, copy in ((r["id"], r["id"] + "-copy") for r in records)
+        if meta[copy].get("duplicate_of") == original and meta[original]["removed_by"] is None
+    )
+    assert gap > 0
+    setting = f"language.min_cjk_ratio={threshold}"
+    strict_recipe = recipe.replace("language: {}", f"language: {{min_cjk_ratio: {threshold}}}")
+    run(inputs, tmp_path / "strict", strict_recipe)
+    output = tmp_path / "filtered"
+    capsys.readouterr()
+    assert mdfs("filter", str(tmp_path / "annotated"), "-o", str(output), "--set", setting) == 0
+    stale = json.loads((output / "report.json").read_text())["stale_duplicates"]
+    assert stale["documents"] >= 1
+    assert f"{stale['documents']} documents were removed as duplicates" in capsys.readouterr().err
+    filtered = {r["id"] for r in read_parts(output / "corpus")}
+    strict = {r["id"] for r in read_parts(tmp_path / "strict" / "corpus")}
+    assert filtered < strict and len(strict - filtered) == stale["documents"]

@@ -40,8 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def filter_command(args: argparse.Namespace) -> int:
+    import orjson
+
     from mdfs.recipe import load_recipe
-    from mdfs.replay import annotated_run, plan_replay, with_settings
+    from mdfs.replay import annotated_run, plan_replay, stale_duplicates, with_settings
+    from mdfs.storage import join, write_atomic_bytes
 
     annotated, parts = annotated_run(args.run_dir)
     recipe = load_recipe(args.recipe) if args.recipe else annotated
@@ -53,7 +56,19 @@ def filter_command(args: argparse.Namespace) -> int:
     replay = plan_replay(annotated, recipe)
     # the shared run arguments, as a local run of the parts
     args.inputs, args.engine, args.progress_every = parts, "local", 30.0
-    run_recipe(args, recipe, replay=replay)
+    report = run_recipe(args, recipe, replay=replay)
+    stale = stale_duplicates(args.output, replay)
+    if stale:
+        report["stale_duplicates"] = {"documents": len(stale), "examples": stale[:10]}
+        write_atomic_bytes(
+            join(args.output, "report.json"), orjson.dumps(report, option=orjson.OPT_INDENT_2)
+        )
+        print(
+            f"warning: {len(stale)} documents were removed as duplicates of one that a new "
+            "threshold removed; a normal run with these thresholds keeps one of each "
+            f"(e.g. {stale[0]}; report.json: stale_duplicates)",
+            file=sys.stderr,
+        )
     judged = [name for name, again in replay.items() if again]
     print(
         f"re-judged from stored scores: {', '.join(judged) or 'none'}; every other step kept "
