@@ -300,7 +300,8 @@ class TokenCounts:
     """Tokens of each document's text, counted again only when a step changed the text.
 
     Keyed by the document object while it is in the pipeline; a step that leaves a text as
-    it was (most filters) hands on the same string, so most steps count nothing.
+    it was (most filters) hands on the same string, so most steps count nothing. A page's
+    markup (`meta.format` html) counts no tokens: it is not what a model would read.
     """
 
     def __init__(self, count: CountTokens | None) -> None:
@@ -308,7 +309,7 @@ class TokenCounts:
         self.known: dict[int, tuple[str, int]] = {}
 
     def __call__(self, document: Document) -> int:
-        if self.count is None:
+        if self.count is None or document.meta.get("format") == "html":
             return 0
         known = self.known.get(id(document))
         if known is not None and known[0] is document.text:
@@ -322,7 +323,9 @@ class TokenCounts:
         known = self.known.get(id(document))
         if known is not None and known[0] is text:
             return known[1]
-        return self.count(text) if self.count is not None else 0
+        if self.count is None or document.meta.get("format") == "html":
+            return 0
+        return self.count(text)
 
     def forget(self, document: Document) -> None:
         self.known.pop(id(document), None)

@@ -38,7 +38,8 @@ def counted_with(tokenizer: str | None) -> str:
 
 
 def token_counter(tokenizer: str | None) -> Callable[[str], int]:
-    """A function giving the tokens of a text: the named tokenizer's, or the estimate."""
+    """A function giving the tokens of a text: the named tokenizer's, or the estimate.
+    Markup is not counted (`TokenCounts`): a page counts from the step that extracts it."""
     if tokenizer is None:
         return estimate_tokens
     path = tokenizer_file(tokenizer)
@@ -52,6 +53,9 @@ def token_counter(tokenizer: str | None) -> Callable[[str], int]:
         loaded = Tokenizer.from_file(str(path))
     except Exception as error:  # the library's own error for a file it cannot read
         raise UserError(f"output.tokenizer: {path} is not a tokenizer ({error})") from None
+    # a model's tokenizer.json may cut its inputs to the model's length: count all of a text
+    loaded.no_truncation()
+    loaded.no_padding()
 
     def count(text: str) -> int:
         return len(loaded.encode(text, add_special_tokens=False).ids)
