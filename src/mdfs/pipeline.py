@@ -300,7 +300,8 @@ class TokenCounts:
     """Tokens of each document's text, counted again only when a step changed the text.
 
     Keyed by the document object while it is in the pipeline; a step that leaves a text as
-    it was (most filters) hands on the same string, so most steps count nothing. A page's
+    it was (most filters) hands on the same string, or an equal one, so most steps count
+    nothing. A page's
     markup (`meta.format` html) counts no tokens: it is not what a model would read.
     """
 
@@ -312,7 +313,8 @@ class TokenCounts:
         if self.count is None or document.meta.get("format") == "html":
             return 0
         known = self.known.get(id(document))
-        if known is not None and known[0] is document.text:
+        # a mapper may hand on an equal text as a new string: comparing costs far less
+        if known is not None and (known[0] is document.text or known[0] == document.text):
             return known[1]
         tokens = self.count(document.text)
         self.known[id(document)] = (document.text, tokens)
