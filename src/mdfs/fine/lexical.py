@@ -112,7 +112,7 @@ class LexicalSignals(Filter):
             ]
         self._automaton = build_automaton(pairs)
 
-    thresholds = frozenset({"remove", "max_gambling_density", "max_ad_density"})
+    thresholds = frozenset({"remove", "max_gambling_density", "max_ad_density", "min_hits"})
 
     def measure(self, document: Document) -> None:
         text = document.text
