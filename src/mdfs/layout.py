@@ -463,6 +463,7 @@ class ShardResult:
     sources_kept: Counter[str] = field(default_factory=Counter)
     removed_by_source: dict[str, dict[str, int]] = field(default_factory=dict)  # source: step: n
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    skipped_inputs: dict[str, str] = field(default_factory=dict)  # path: why it was not read
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.__dict__)

@@ -469,8 +469,10 @@ def account(
         if bypass is not None:
             for document in bypass.around():
                 yield _passed(stats, upstream, tokens, document)
-        entered = upstream.entered.popleft() if upstream.entered else ""
+        entered = upstream.entered.popleft() if upstream.entered else None
         document = item.document if isinstance(item, Removed) else item
+        if entered is None:  # a step that yields more than it was given: the check below
+            entered = document.text
         for histogram in histograms.values():
             histogram.add(document, kept=document is item)
         if isinstance(item, Removed) and annotate:
@@ -480,6 +482,9 @@ def account(
                 on_removed(step.name, item)  # for the report's examples; it goes on
             item = document
         if isinstance(item, Removed):
+            # a removed record shows what the step was given, not what it cut that down to
+            # (a Mapper or a segment cut that left nothing), whatever kind of step it is
+            item.document.text = entered
             stats.removed[item.reason] += 1
             stats.chars_removed += len(entered)
             stats.tokens_removed += tokens.of_text(document, entered)

@@ -50,6 +50,12 @@ class CollectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_document_bytes: int = Field(10_000_000, gt=0)
+    text_field: str = Field(
+        "text", min_length=1, description="JSONL/parquet/CSV field that holds the text"
+    )
+    id_field: str = Field(
+        "id", min_length=1, description="field that holds the id (default: FILE#LINE)"
+    )
     shard_max_bytes: int = Field(128_000_000, gt=0, description="input bytes per shard")
     shard_max_files: int = Field(256, gt=0, description="input files per shard")
 

@@ -320,4 +320,6 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"{errors:,} unreadable records skipped"
         + (f" ({', '.join(f'{k} {v}' for k, v in report['errors'].items())})" if errors else "")
     )
+    if skipped := report.get("skipped_inputs"):
+        lines.append(f"{len(skipped):,} input files skipped (see skipped_inputs in report.json)")
     return lines

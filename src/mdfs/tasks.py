@@ -173,13 +173,18 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
     if phase_index == 0 and job.stored_inputs:
         documents: Iterator[Document] = (d for path in task.files for d in read_documents(fs, path))
     elif phase_index == 0:
-        reader = Reader(on_error, job.recipe.collect.max_document_bytes, progress.bytes_read)
+        collect = job.recipe.collect
+        reader = Reader(
+            on_error, collect.max_document_bytes, progress.bytes_read,
+            text_field=collect.text_field, id_field=collect.id_field,
+        )  # fmt: skip
 
         def read_inputs() -> Iterator[Document]:
             for path in task.files:
                 yield from reader.read(path)
                 # what the reader did not tell as it went (all of a file in most formats)
                 progress.bytes_read(max(0, input_bytes(path) - reader.bytes_told))
+            result.skipped_inputs.update(reader.skipped)
 
         documents = read_inputs()
     else:

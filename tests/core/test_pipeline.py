@@ -118,3 +118,26 @@ def test_annotate_then_replay_with_another_threshold() -> None:
         ("3", "min_length_test", "step_error"),
         ("5", "short_test", "too_short"),
     ]
+
+
+class _CutThenRemove(Filter):
+    """A filter that changes the text it judges, as steps that mask or trim before deciding do."""
+
+    name = "cut_then_remove"
+
+    def keep(self, document: Document) -> bool | str:
+        document.text = document.text[:2] if "保留" in document.text else ""
+        return True if "保留" in document.text else "cut_to_nothing"
+
+
+def test_a_removed_document_keeps_the_text_it_entered_the_step_with() -> None:
+    texts = ["保留这一篇文章", "这一篇被删掉了"]
+    documents = [Document(str(i), text, "t") for i, text in enumerate(texts)]
+    removed: list[tuple[str, Removed]] = []
+    kept, _ = run_steps(
+        [_CutThenRemove()], iter(documents), lambda name, item: removed.append((name, item))
+    )
+    assert [d.text for d in kept] == ["保留"]  # what a kept document was changed to stays
+    assert [(name, r.reason, r.document.text) for name, r in removed] == [
+        ("cut_then_remove", "cut_to_nothing", "这一篇被删掉了")
+    ]

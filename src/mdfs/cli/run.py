@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "run",
         help="collect and filter raw sources into a corpus",
-        description="Read INPUT files (WARC/WET, HTML, JSONL, parquet, txt; files, directories "
-        "or globs), run the recipe's steps and write DIR/corpus, DIR/removed and the report. "
+        description="Read INPUT files (WARC/WET, HTML, JSONL, parquet, CSV, txt, ...; files, "
+        "directories or globs), run the recipe's steps and write DIR/corpus, DIR/removed and the report. "
         "Re-running the same command resumes an interrupted run.",
     )
     add_run_arguments(run)
@@ -37,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """INPUT..., --output, --workers, --overwrite and the engine: one set for every command
     that runs a recipe (`run`, `dedup`, `classify`)."""
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders, globs")
+    parser.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="files, folders, globs; a run's output folder stands for its corpus/",
+    )  # fmt: skip
     parser.add_argument(
         "--output", "-o", required=True, metavar="DIR",
         help="output folder: a local path or an fsspec URL (s3://…)",
@@ -46,6 +49,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers", type=int, default=None, help="parallel processes (default: all cores)"
     )
     parser.add_argument("--overwrite", action="store_true", help="discard a previous run in DIR")
+    parser.add_argument(
+        "--text-field", metavar="NAME", default=None,
+        help="JSONL/parquet/CSV field holding the text (default: the recipe's "
+        "collect.text_field, 'text'); every other field is kept in meta",
+    )  # fmt: skip
+    parser.add_argument(
+        "--id-field", metavar="NAME", default=None,
+        help="field holding the document id (default: the recipe's collect.id_field, 'id'; "
+        "without one: FILE#LINE)",
+    )  # fmt: skip
     parser.add_argument(
         "--progress-every", type=float, default=30.0, metavar="SECONDS",
         help="when stderr is not a terminal, log progress this often (default: 30)",
@@ -118,13 +131,37 @@ def run_recipe(
     engine = make_engine(args)
     if args.progress_every <= 0:
         raise UserError("--progress-every must be positive")
+    recipe = with_fields(recipe, args.text_field, args.id_field)
     report = run_pipeline(
         args.inputs, args.output, recipe, engine, overwrite=args.overwrite,
         progress_seconds=args.progress_every, replay=replay,
     )  # fmt: skip
     for line in summary_lines(report):
         print(line, file=summary or sys.stdout)
+    if report["documents_in"] == 0:
+        raise UserError(nothing_read(report, args.output))
     return report
+
+
+def with_fields(recipe: Recipe, text_field: str | None, id_field: str | None) -> Recipe:
+    """The recipe with the command line's --text-field and --id-field in its collect section."""
+    names = {"text_field": text_field, "id_field": id_field}
+    changes = {key: value for key, value in names.items() if value is not None}
+    for key, value in changes.items():
+        if not value.strip():
+            raise UserError(f"--{key.replace('_', '-')} is empty; name the field")
+    if not changes:
+        return recipe
+    return recipe.model_copy(update={"collect": recipe.collect.model_copy(update=changes)})
+
+
+def nothing_read(report: dict, output: str) -> str:
+    """One line for a run that read no document at all, with the commonest reason."""
+    skipped = report.get("skipped_inputs", {})
+    first = next(iter(skipped.values()), None) or next(iter(report["error_examples"]), None)
+    errors = ", ".join(f"{kind} {count}" for kind, count in report["errors"].items())
+    why = f" ({errors}); first: {first}" if first else ""
+    return f"no document was read from the inputs{why}; see {output}/report.json"
 
 
 def run_command(args: argparse.Namespace) -> int:

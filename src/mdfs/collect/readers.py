@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import csv
+import datetime
 import glob
 import gzip
 import io
@@ -38,9 +40,13 @@ OnError = Callable[[str, str], None]
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 WARC_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz", ".arc", ".arc.gz")
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson", ".jsonl.zstd")
+JSONL_SUFFIXES = (
+    ".jsonl", ".jsonl.gz", ".jsonl.zst", ".json", ".json.gz", ".ndjson", ".jsonl.zstd",
+)  # fmt: skip
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
-TEXT_SUFFIXES = (".txt", ".text")
+TEXT_SUFFIXES = (".txt", ".text", ".md")
+# Tables with a header row; the text is one column (`text_field`), like a JSONL field.
+CSV_DELIMITERS = {".csv": ",", ".tsv": "\t"}
 # Dumps whose extension says little (.xml, .dat): recognised by their first bytes.
 SNIFFED_SUFFIXES = (".xml", ".dat")
 # Whole-file compression is undone by magic bytes; the name inside decides the format.
@@ -50,7 +56,7 @@ ARCHIVE_SUFFIXES = {
     ".zip": "zip", ".tar": "tar", ".tar.gz": "tar", ".tgz": "tar", ".tar.bz2": "tar",
     ".tbz2": "tar", ".tar.xz": "tar", ".txz": "tar",
 }  # fmt: skip
-FORMATS = ("warc", "jsonl", "parquet", "html", "txt", "sogou", "mediawiki", "epub")
+FORMATS = ("warc", "jsonl", "parquet", "csv", "html", "txt", "sogou", "mediawiki", "epub")
 # Errors of a broken file, whichever decompressor or parser met them.
 FILE_ERRORS = (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError)
 
@@ -293,7 +299,10 @@ class ZstdReader(io.RawIOBase):
 
 
 def detect_format(path: str) -> str | None:
-    """The format of a file from its name, or from its first bytes when the name says nothing."""
+    """The format of a file from its name, or from its first bytes when the name has no
+    extension (`part-00000`) or one that says little (`.xml`, `.dat`). A file with any other
+    extension (`.csv.gz` is read, `.docx`, `.png`, `LICENSE.repo` are not) is None: it is
+    reported as not read, never guessed into a document."""
     member = path.split("::", 1)[0].lower()  # an archive member's own name
     if member.endswith(WARC_SUFFIXES):
         return "warc"
@@ -306,6 +315,10 @@ def detect_format(path: str) -> str | None:
         return "epub"
     if name.endswith(HTML_SUFFIXES):
         return "html"
+    if name.endswith(tuple(CSV_DELIMITERS)):
+        return "csv"
+    if unsupported_extension(path):
+        return None
     try:
         with _open_bytes(path) as stream:
             head = stream.read(2048)
@@ -333,6 +346,17 @@ def detect_format(path: str) -> str | None:
     if b"\x00" in head:
         return None
     return "txt"
+
+
+def unsupported_extension(path: str) -> str | None:
+    """The extension of a file named as a format MDFS does not read (`.docx`, `.png`), or
+    None: a known extension, or none at all (whose first bytes then tell the format)."""
+    extension = os.path.splitext(_name(path).rsplit("/", 1)[-1])[1]
+    known = (
+        *WARC_SUFFIXES, *JSONL_SUFFIXES, *HTML_SUFFIXES, *TEXT_SUFFIXES, *CSV_DELIMITERS,
+        *SNIFFED_SUFFIXES, ".parquet", ".epub",
+    )  # fmt: skip
+    return extension if extension and extension not in known else None
 
 
 _BLANK_CHECK_BYTES = 1 << 20
@@ -397,17 +421,32 @@ class Reader:
     with one id, WARC records sharing a WARC-Record-ID) gets the suffix ``#2``, ``#3``, …
     in reading order, and keeps the original under ``meta["original_id"]``, so `review` and
     `duplicate_of` always name one document.
+
+    A record of a table (JSONL, parquet, CSV) has its text in the field `text_field` and
+    its id in `id_field`; every other field goes into the document's `meta` (a field `meta`
+    that is a mapping, as in an MDFS corpus, is merged into it). When the first record of
+    a file has no text field, the file is skipped with one line naming the fields it has:
+    it is not shaped as the run expects, which a warning per record would only bury. A
+    later record without it, in a file whose records have it, is one bad record.
+
+    A file skipped as a whole (a format MDFS does not read, no text field, empty) is also
+    listed in `skipped`, path → reason, for the report.
     """
 
     WARNINGS_PER_FILE = 5
 
     def __init__(
         self, on_error: OnError, max_document_bytes: int = 10_000_000,
-        on_bytes: Callable[[int], None] | None = None,
+        on_bytes: Callable[[int], None] | None = None, text_field: str = "text",
+        id_field: str = "id",
     ) -> None:  # fmt: skip
         self.count_error = on_error
         self.max_document_bytes = max_document_bytes
+        self.text_field = text_field
+        self.id_field = id_field
         self.file_errors: Counter[str] = Counter()
+        self.skipped: dict[str, str] = {}
+        self.text_seen = False
         self.ids_seen: dict[str, int] = {}
         # told of input bytes read while a file is read (plain JSONL only), for progress
         self.on_bytes = on_bytes
@@ -424,9 +463,16 @@ class Reader:
         if self.file_errors.total() <= self.WARNINGS_PER_FILE:
             log.warning("%s: %s", kind, message)
 
+    def skip(self, path: str, kind: str, message: str) -> None:
+        """Count a file that is not read (or not read to its end) as a whole."""
+        self.on_error(kind, message)
+        piece = Piece.parse(path)
+        self.skipped[piece.path if piece else path] = message
+
     def read(self, path: str) -> Iterator[Document]:
         self.file_errors = Counter()
         self.bytes_told = 0
+        self.text_seen = False  # in this file: whether a record had the text field
         try:
             for document in self._read_file(path):
                 yield self._unique(document)
@@ -446,19 +492,23 @@ class Reader:
                 return
             fmt = detect_format(path)
             if fmt is None:
-                self.on_error("unknown_format", f"{path}: not a format MDFS reads (binary?)")
+                extension = unsupported_extension(path)
+                what = f"'{extension}' files are not" if extension else "not"
+                self.skip(path, "unknown_format", f"{path}: {what} a format MDFS reads; skipped")
                 return
             size = input_size(path)
             # a blank file is small (a gzip of nothing is 20 bytes): big ones are not read twice
             blank = size <= _BLANK_CHECK_BYTES and fmt not in ("parquet", "epub")
             if size == 0 or (blank and _holds_only_whitespace(path)):
-                self.on_error("empty_file", f"{path}: empty file (or only whitespace)")
+                self.skip(path, "empty_file", f"{path}: empty file (or only whitespace)")
                 return
             yield from getattr(self, f"_read_{fmt}")(path)
+        except MissingTextField as missing:
+            self.skip(path, "missing_text_field", str(missing))
         except PermissionError as error:
-            self.on_error("permission_denied", f"{path}: {error.strerror or error}")
+            self.skip(path, "permission_denied", f"{path}: {error.strerror or error}")
         except FILE_ERRORS as error:
-            self.on_error("corrupt_file", f"{path}: {type(error).__name__}: {error}")
+            self.skip(path, "corrupt_file", f"{path}: {type(error).__name__}: {error}")
 
     def _unique(self, document: Document) -> Document:
         seen = self.ids_seen.get(document.id, 0)
@@ -731,10 +781,50 @@ class Reader:
             if record is None:
                 self.on_error("bad_json", f"{where}: {error}")
                 return None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            self.on_error("bad_record", f"{where}: no string field 'text'")
+        if not isinstance(record, dict):
+            self.on_error("bad_record", f"{where}: not a JSON object")
             return None
-        return _record_document(record, path, number)
+        return self._table_document(record, path, number, "record")
+
+    def _table_document(self, record: dict, path: str, number: int, unit: str) -> Document | None:
+        """A JSONL, parquet or CSV record as a document: its text and id from the fields the
+        run names, every other field into `meta`."""
+        text = record.get(self.text_field)
+        if self.text_field not in record:
+            if not self.text_seen:
+                raise MissingTextField(path, self.text_field, f"{unit} {number}", list(record))
+            self.on_error("bad_record", f"{path}: {unit} {number}: no field '{self.text_field}'")
+            return None
+        self.text_seen = True
+        if not isinstance(text, str):
+            kind = type(text).__name__
+            self.on_error("bad_record", f"{path}: {unit} {number}: '{self.text_field}' is {kind}")
+            return None
+        fields = dict(record)
+        del fields[self.text_field]
+        record_id = fields.pop(self.id_field, None)
+        url = fields.get("url")
+        if isinstance(url, str) or url is None:
+            fields.pop("url", None)
+        carried = fields.pop("meta", None)
+        meta = {**carried} if isinstance(carried, dict) else {}
+        if carried is not None and not isinstance(carried, dict):
+            fields["meta"] = carried
+        meta.update(fields)
+        meta["format"] = "text"
+        info = meta.get("info")
+        if isinstance(info, dict):  # ChineseWebText's layout: {"text", "info": {url, title}}
+            if url is None and isinstance(info.get("url"), str):
+                url = info["url"]
+            if isinstance(info.get("title"), str):
+                meta.setdefault("title", info["title"])
+        return Document(
+            id=str(record_id) if record_id not in (None, "") else f"{path}#{number}",
+            text=text,
+            source=path,
+            url=url if isinstance(url, str) else None,
+            meta=meta,
+        )
 
     def _json_in_other_encoding(self, line: bytes) -> object | None:
         """A JSON line that is not UTF-8 (a GBK dump), decoded as a page is; None if it is
@@ -765,29 +855,56 @@ class Reader:
         except (pa.ArrowException, OSError) as error:
             self.on_error("corrupt_file", f"{path}: {error}")
             return
-        names = set(table.schema_arrow.names)
-        if "text" not in names:
-            self.on_error("bad_record", f"{path}: parquet file has no column 'text'")
-            return
-        columns = [c for c in ("id", "text", "url") if c in names]
+        names = table.schema_arrow.names
+        if self.text_field not in names:
+            raise MissingTextField(path, self.text_field, "its schema", names, "column")
         number = first - 1
         try:
-            for batch in table.iter_batches(
-                batch_size=1024, columns=columns, row_groups=row_groups
-            ):
+            for batch in table.iter_batches(batch_size=1024, row_groups=row_groups):
                 for record in _parquet_rows(batch):
                     number += 1
                     if record is None:
                         self.on_error("bad_record", f"{path}: row {number}: not valid UTF-8")
                         continue
-                    if not isinstance(record.get("text"), str):
-                        self.on_error("bad_record", f"{path}: row {number}: 'text' is not a string")
+                    text = record.get(self.text_field)
+                    if isinstance(text, str) and self._too_large(path, f"row {number}", len(text)):
                         continue
-                    if self._too_large(path, f"row {number}", len(record["text"])):
-                        continue
-                    yield _record_document(record, path, number)
+                    document = self._table_document(_json_safe(record), path, number, "row")
+                    if document is not None:
+                        yield document
         except (pa.ArrowException, OSError) as error:
             self.on_error("corrupt_file", f"{path}: {error}")
+
+    def _read_csv(self, path: str) -> Iterator[Document]:
+        """A CSV (or .tsv) table with a header row, one document per row."""
+        delimiter = CSV_DELIMITERS[os.path.splitext(_name(path))[1]]
+        # a whole document may sit in one cell; the limit is global, so it is only raised
+        csv.field_size_limit(max(csv.field_size_limit(), self.max_document_bytes))
+        with _open_bytes(path) as raw:
+            encoding = _table_encoding(raw.peek(1 << 16) if hasattr(raw, "peek") else b"")
+            stream = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+            rows = csv.reader(stream, delimiter=delimiter)
+            number = 0
+            try:
+                header = next(rows, None) or []
+                if self.text_field not in header:
+                    raise MissingTextField(path, self.text_field, "its header", header, "column")
+                for number, row in enumerate(rows, start=1):
+                    if len(row) != len(header):
+                        self.on_error(
+                            "bad_record",
+                            f"{path}: row {number}: {len(row)} cells under {len(header)} columns",
+                        )
+                        continue
+                    document = self._table_document(
+                        dict(zip(header, row, strict=True)), path, number, "row"
+                    )
+                    if document is not None:
+                        yield document
+            except csv.Error as error:  # a cell over the size limit, a NUL byte
+                self.on_error(
+                    "corrupt_file", f"{path}: {error}; lost everything after row {number}"
+                )
 
     def _read_html(self, path: str) -> Iterator[Document]:
         yield from self._read_whole(path, "html")
@@ -894,16 +1011,47 @@ def _parquet_rows(batch) -> Iterator[dict | None]:
             yield None
 
 
-def _record_document(record: dict, path: str, number: int) -> Document:
-    record_id = record.get("id")
-    url = record.get("url")
-    return Document(
-        id=str(record_id) if record_id not in (None, "") else f"{path}#{number}",
-        text=record["text"],
-        source=path,
-        url=url if isinstance(url, str) else None,
-        meta={"format": "text"},
-    )
+class MissingTextField(Exception):
+    """A table whose records do not have the text field the run reads: its file stops."""
+
+    def __init__(
+        self, path: str, field: str, where: str, found: list[str], unit: str = "field"
+    ) -> None:  # fmt: skip
+        shown = ", ".join(found[:20]) + (", …" if len(found) > 20 else "") or "none"
+        super().__init__(
+            f"{path}: no {unit} {field!r} in {where}; {unit}s found: {shown}; "
+            "use --text-field (or collect.text_field in the recipe); file skipped"
+        )
+
+
+_JSON_TYPES = (str, int, float, bool, type(None))
+
+
+def _json_safe(record: dict) -> dict:
+    """A parquet row with its values as JSON has them (a date as ISO text, a decimal as
+    text, a list of structs as a list of mappings), so that they can go into `meta` and out
+    to the corpus. Strings and numbers, most of a row, are taken as they are."""
+    return {
+        key: value if isinstance(value, _JSON_TYPES) else _json_value(value)
+        for key, value in record.items()
+    }
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime.date | datetime.time):  # a datetime is a date too
+        return value.isoformat()
+    return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
+
+
+def _table_encoding(head: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), or GB18030 when the first bytes are not
+    UTF-8: Chinese tables saved from Excel often are GBK."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not merely a character cut at the end of the head
+            return "gb18030"
+    return "utf-8-sig"
 
 
 def _parse_content_type(value: str) -> tuple[str, str | None]:

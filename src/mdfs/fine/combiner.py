@@ -49,6 +49,17 @@ def _log1p(value: float) -> float:
     return math.log1p(max(value, 0.0))
 
 
+# A line this long is a sentence or more; a longer mean says nothing more about prose, but
+# uncapped, a one-paragraph article (one long line) read as unlike the training documents
+# (many lines) and lost to `line_shape`. Chosen on the built split: macro-F1 0.941 at 60,
+# 0.936 uncapped, 0.937 at 80 and 200.
+LINE_CHARS_CAP = 60.0
+
+
+def _line_chars(value: float) -> float:
+    return math.log1p(min(max(value, 0.0), LINE_CHARS_CAP))
+
+
 def _same(value: float) -> float:
     return float(value)
 
@@ -74,7 +85,7 @@ FEATURES: dict[str, tuple[str, tuple[str, ...], Callable[[float], float]]] = {
     "finance_density": ("finance", ("lexical", "finance_density"), _log1p),
     "marketing_density": ("marketing", ("lexical", "marketing_density"), _log1p),
     "contact_density": ("contact", ("lexical", "contact_density"), _log1p),
-    "log_mean_line_chars": ("line_shape", ("lexical", "mean_line_chars"), _log1p),
+    "log_mean_line_chars": ("line_shape", ("lexical", "mean_line_chars"), _line_chars),
     "sentence_end_fraction": ("line_shape", ("lexical", "sentence_end_fraction"), _same),
     "host_digits": ("url", ("url", "host_digits"), _log1p),
     "random_subdomain": ("url", ("url", "random_subdomain"), _same),

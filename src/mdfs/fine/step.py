@@ -31,9 +31,12 @@ class QualityClassifier(Step):
     wall of headlines is one line; a single teaser in it can look like prose). Blocks at the
     start and end with a piece whose high score is under `segment_threshold` are cut, which
     is how a good article loses a tail of unrelated headlines; blocks inside are cut only
-    when their mean is under the much lower `inner_segment_threshold`, because between two good paragraphs a low score is more
-    often the model misreading a table or a reference list than junk. Scores and the number
-    of cut segments are left in `meta["quality"]` for review.
+    when their mean is under the much lower `inner_segment_threshold`, because between two
+    good paragraphs a low score is more often the model misreading a table or a reference
+    list than junk. Trimming takes edges off a document judged good as a whole; when it would
+    take every block (a one-line document is one block, cut for any weak piece), there is no
+    good middle to trim towards, and the document's own score, which passed, stands: it is
+    kept whole. Scores and the number of cut segments are left in `meta["quality"]`.
 
     With `annotate_only` the step filters nothing: every document is kept with its text
     unchanged, and `meta["quality"]` records the scores and the most likely class as `label`
@@ -121,8 +124,8 @@ class QualityClassifier(Step):
         if not self.drop_segments:
             return document
         keep = self._segments_to_keep(score)
-        if keep.all():
-            return document
+        if keep.all() or not keep.any():
+            return document  # nothing to cut, or nothing left to cut from: see the docstring
         text = document.text
         pieces: list[str] = []
         previous_end = None
@@ -133,11 +136,11 @@ class QualityClassifier(Step):
                     pieces.append("\n")
                 pieces.append(segment.text(text))
                 previous_end = segment.end
+        trimmed = "".join(pieces)
+        if not trimmed.strip():
+            return document
         quality["segments_removed"] = int((~keep).sum())
-        document.text = "".join(pieces)
-        if not document.text.strip():
-            quality["label"] = "low"
-            return Removed(document, "low_quality")
+        document.text = trimmed
         return document
 
     def _segments_to_keep(self, score: DocumentScore) -> np.ndarray:

@@ -22,6 +22,7 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
     sources_kept: Counter[str] = Counter()
     removed_by_source: dict[str, Counter[str]] = {}
     examples: dict[str, list[dict[str, Any]]] = {}
+    skipped_inputs: dict[str, str] = {}
     documents_in = 0
     for phase in phases:
         merged: dict[str, StepStats] = {}
@@ -40,6 +41,7 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
                 bucket = examples.setdefault(key, [])
                 bucket.extend(items[: 3 - len(bucket)])
             if phase == 0:
+                skipped_inputs.update(result.skipped_inputs)
                 documents_in += result.documents_in
                 sources_in.update(result.sources_in)
             if phase == phases[-1]:
@@ -65,6 +67,8 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
             if source in removed_by_source
         },
         "errors": dict(errors.most_common()),
+        # input files not read, or not read to the end, as a whole: path -> the one-line reason
+        "skipped_inputs": dict(sorted(skipped_inputs.items())),
         "error_examples": error_examples,
         "removed_examples": examples,
         "kept_examples": kept_examples,
