@@ -56,6 +56,7 @@ def filter_command(args: argparse.Namespace) -> int:
     replay = plan_replay(annotated, recipe)
     # the shared run arguments, as a local run of the parts
     args.inputs, args.engine, args.progress_every = parts, "local", 30.0
+    args.text_field = args.id_field = None  # the parts are documents, read with their meta
     report = run_recipe(args, recipe, replay=replay)
     stale = stale_duplicates(args.output, replay)
     if stale:
