@@ -51,9 +51,15 @@ def shared() -> Path:
 
 
 def read_parts(folder: Path) -> list[dict]:
-    """The records of a run's corpus/ or removed/ folder, part by part."""
+    """The records of a run's corpus/ or removed/ folder, part by part (either format)."""
+    import pyarrow.parquet as pq
+
     records = []
-    for part in sorted(folder.glob("*.jsonl.gz")):
+    for part in sorted([*folder.glob("*.jsonl.gz"), *folder.glob("*.parquet")]):
+        if part.suffix == ".parquet":
+            rows = pq.read_table(part).to_pylist()
+            records.extend({**row, "meta": json.loads(row["meta"])} for row in rows)
+            continue
         with gzip.open(part) as lines:
             records.extend(json.loads(line) for line in lines)
     return records

@@ -14,6 +14,7 @@ none of them needs another's module to find a file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
 import os
@@ -22,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import orjson
 import zstandard
@@ -44,6 +45,8 @@ from mdfs.storage import (
 )
 
 CORPUS_GZIP_LEVEL = 6
+CORPUS_SUFFIXES = {"jsonl": ".jsonl.gz", "parquet": ".parquet"}
+PARQUET_ROWS_PER_BATCH = 1000
 
 
 @dataclass
@@ -132,8 +135,8 @@ class Layout:
     def global_done(self, step: GlobalStep) -> str:
         return join(self.work, "global", f"{step.name}.done.json")
 
-    def corpus_part(self, shard: str) -> str:
-        return join(self.corpus, f"part-{shard}.jsonl.gz")
+    def corpus_part(self, shard: str, fmt: str = "jsonl") -> str:
+        return join(self.corpus, f"part-{shard}{CORPUS_SUFFIXES[fmt]}")
 
     def removed_part(self, phase: int, shard: str) -> str:
         return join(self.removed, f"phase-{phase}-part-{shard}.jsonl.gz")
@@ -325,6 +328,77 @@ class GlobalFiles(LocalFiles):
 # -- staged and final files -------------------------------------------------------------------
 
 
+class DocumentWriter(Protocol):
+    def write(self, document: Document) -> None: ...
+
+
+class JsonLinesWriter:
+    """Documents as JSON lines into a compressed stream (gzip for the corpus, zstd staged)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def write(self, document: Document) -> None:
+        self.stream.write(document.to_json())
+        self.stream.write(b"\n")
+
+
+# One schema for every part of every run, all strings: `meta` is JSON text, since its keys
+# vary with the steps and the data (a struct column would differ between shards).
+CORPUS_COLUMNS = ("id", "text", "source", "url", "meta")
+
+
+class ParquetDocumentWriter:
+    """Documents as rows of `CORPUS_COLUMNS`, a row group per `PARQUET_ROWS_PER_BATCH`.
+    (pyarrow is imported here: a JSON lines run does without its start-up and memory.)"""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa = pa
+        self.schema = pa.schema([(name, pa.string()) for name in CORPUS_COLUMNS])
+        self.writer = pq.ParquetWriter(stream, self.schema, compression="zstd")
+        self.rows: dict[str, list[str | None]] = {name: [] for name in CORPUS_COLUMNS}
+
+    def write(self, document: Document) -> None:
+        self.rows["id"].append(document.id)
+        self.rows["text"].append(document.text)
+        self.rows["source"].append(document.source)
+        self.rows["url"].append(document.url)
+        meta = orjson.dumps(document.meta, option=orjson.OPT_SERIALIZE_NUMPY).decode("utf-8")
+        self.rows["meta"].append(meta)
+        if len(self.rows["id"]) >= PARQUET_ROWS_PER_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows["id"]:
+            self.writer.write_table(self.pa.table(self.rows, schema=self.schema))
+            self.rows = {name: [] for name in CORPUS_COLUMNS}
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()
+
+
+@contextlib.contextmanager
+def corpus_writer(handle: IO[bytes], fmt: str) -> Iterator[DocumentWriter]:
+    """A writer of the final corpus part in `fmt` (jsonl: gzip JSON lines; parquet)."""
+    if fmt == "parquet":
+        writer = ParquetDocumentWriter(handle)
+        yield writer
+        writer.close()
+        return
+    with open_gzip_writer(handle) as stream:
+        yield JsonLinesWriter(stream)
+
+
+@contextlib.contextmanager
+def staged_writer(handle: IO[bytes]) -> Iterator[DocumentWriter]:
+    with open_staged_writer(handle) as stream:
+        yield JsonLinesWriter(stream)
+
+
 def open_staged_writer(handle: IO[bytes]) -> IO[bytes]:
     return zstandard.ZstdCompressor(level=3).stream_writer(handle, closefd=False)
 
@@ -334,6 +408,32 @@ def open_gzip_writer(handle: IO[bytes]) -> IO[bytes]:
     return gzip.GzipFile(
         filename="", mode="wb", fileobj=handle, compresslevel=CORPUS_GZIP_LEVEL, mtime=0
     )
+
+
+def read_records(fs: AbstractFileSystem, path: str) -> Iterator[dict[str, Any]]:
+    """The records of one part a run wrote (corpus/ in either format, or removed/), as dicts
+    with `meta` a dict: what the JSON lines hold."""
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        with fs.open(path, "rb") as handle:
+            for batch in pq.ParquetFile(handle).iter_batches():
+                for row in batch.to_pylist():
+                    row["meta"] = orjson.loads(row["meta"]) if row.get("meta") else {}
+                    yield row
+        return
+    with fs.open(path, "rb") as handle, gzip.open(handle) as lines:
+        for line in lines:
+            if line.strip():
+                yield orjson.loads(line)
+
+
+def read_documents(fs: AbstractFileSystem, path: str) -> Iterator[Document]:
+    """The documents of one corpus part an MDFS run wrote, in either format."""
+    for record in read_records(fs, path):
+        yield Document(
+            record["id"], record["text"], record["source"], record.get("url"), record["meta"] or {}
+        )
 
 
 def read_staged(fs: AbstractFileSystem, path: str) -> Iterator[Document]:

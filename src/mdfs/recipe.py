@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -60,10 +60,27 @@ class CollectSettings(BaseModel):
     shard_max_files: int = Field(256, gt=0, description="input files per shard")
 
 
+class OutputSettings(BaseModel):
+    """What a run writes besides its steps' decisions (`mdfs run` flags override these)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["jsonl", "parquet"] = Field(
+        "jsonl", description="corpus files: JSON lines (gzip) or Parquet (meta as JSON text)"
+    )
+    annotate: bool = Field(
+        False, description="remove nothing: every document kept, with each step's verdict"
+    )
+    tokenizer: str | None = Field(
+        None, description="tokenizer.json (or its folder) to count tokens; null: an estimate"
+    )
+
+
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     collect: CollectSettings = Field(default_factory=CollectSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
     modules: list[str] = Field(default_factory=list)
     steps: list[Step]
 
@@ -116,15 +133,20 @@ def import_modules(modules: Any, origin: str = "recipe") -> list[str]:
     return modules
 
 
-def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
+def parse_recipe(data: Any, origin: str = "recipe", plugins: list[str] | None = None) -> Recipe:
+    """A recipe from its YAML data; `plugins` are step modules to import besides the
+    recipe's own `modules:` (`mdfs run --plugins`), and are recorded with them."""
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise UserError(f"{origin}: a recipe is a mapping with a list under `steps`")
-    unknown = set(data) - {"collect", "modules", "steps"}
+    unknown = set(data) - {"collect", "output", "modules", "steps"}
     if unknown:
         raise UserError(
-            f"{origin}: unknown section(s) {sorted(unknown)}; known: collect, modules, steps"
+            f"{origin}: unknown section(s) {sorted(unknown)}; "
+            "known: collect, output, modules, steps"
         )
     modules = import_modules(data.get("modules") or [], origin)
+    extra = [name for name in plugins or [] if name not in modules]
+    modules = modules + import_modules(extra, "--plugins")
     steps = [build_step(entry, i) for i, entry in enumerate(data["steps"], start=1)]
     names = [step.name for step in steps]
     duplicated = {n for n in names if names.count(n) > 1}
@@ -134,10 +156,14 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
         collect = CollectSettings.model_validate(data.get("collect") or {})
     except ValidationError as error:
         raise UserError(f"{origin}: collect.{_explain(error)}") from None
-    return Recipe(collect=collect, modules=modules, steps=steps)
+    try:
+        output = OutputSettings.model_validate(data.get("output") or {})
+    except ValidationError as error:
+        raise UserError(f"{origin}: output.{_explain(error)}") from None
+    return Recipe(collect=collect, output=output, modules=modules, steps=steps)
 
 
-def load_recipe(path: str | Path | None = None) -> Recipe:
+def load_recipe(path: str | Path | None = None, plugins: list[str] | None = None) -> Recipe:
     path = Path(path) if path is not None else default_recipe_path()
     if path.is_dir():
         raise UserError(f"recipe {path} is a folder; give a recipe's YAML file")
@@ -150,4 +176,4 @@ def load_recipe(path: str | Path | None = None) -> Recipe:
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         message = str(error).replace("\n", " ")
         raise UserError(f"recipe {path} is not valid YAML: {message}") from None
-    return parse_recipe(data, origin=f"recipe {path}")
+    return parse_recipe(data, origin=f"recipe {path}", plugins=plugins)

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import yaml
 
-from mdfs import __version__, progress
+from mdfs import progress
 from mdfs.collect.readers import expand_inputs, input_bytes, shard_inputs, split_large_inputs
 from mdfs.errors import UserError
 from mdfs.layout import Layout, Phase, ShardResult
@@ -40,13 +40,16 @@ from mdfs.storage import (
     write_atomic_bytes,
 )
 from mdfs.tasks import Engine, ShardJob, ShardTask
+from mdfs.tokens import counted_with
+from mdfs.version import __version__
 
 log = logging.getLogger(__name__)
 
 
 def recipe_fingerprint(recipe: Recipe) -> list[dict[str, Any]]:
     return [{step.name: step.model_dump(mode="json")} for step in recipe.steps] + [
-        {"collect": recipe.collect.model_dump(mode="json")}
+        {"collect": recipe.collect.model_dump(mode="json")},
+        {"output": recipe.output.model_dump(mode="json")},
     ]
 
 
@@ -54,6 +57,7 @@ def resolved_recipe(recipe: Recipe) -> str:
     """The recipe as it ran, every default filled in, as YAML a later run can read."""
     data = {
         "collect": recipe.collect.model_dump(mode="json"),
+        "output": recipe.output.model_dump(mode="json"),
         "modules": recipe.modules,
         "steps": [{step.name: step.model_dump(mode="json")} for step in recipe.steps],
     }
@@ -63,8 +67,13 @@ def resolved_recipe(recipe: Recipe) -> str:
 def run_pipeline(
     inputs: list[str], output: str | os.PathLike[str], recipe: Recipe, engine: Engine,
     overwrite: bool = False, command: str | None = None, progress_seconds: float = 30.0,
+    replay: dict[str, bool] | None = None, stored_inputs: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Run `recipe` over `inputs` into `output`, a local folder or an fsspec URL.
+
+    `replay` (`mdfs filter`): the inputs are an annotated run's corpus parts, and each step
+    takes its stored verdict or judges the stored scores again (`mdfs.pipeline.replayed`).
+    `stored_inputs`: the inputs are documents as MDFS writes them, read with their meta.
 
     An output the file system refuses (a file, a read-only or full disk, /proc) is a
     one-line error; what finished stays for a rerun to resume. `command` is what the
@@ -82,7 +91,8 @@ def run_pipeline(
         with exclusive_output(fs, layout.root):
             if overwrite:
                 discard_previous_run(fs, layout.root, inputs)
-            return _run(inputs, layout, recipe, engine, command, progress_seconds)
+            job = ShardJob(recipe, layout, replay=replay, stored_inputs=stored_inputs)
+            return _run(inputs, layout, job, engine, command, progress_seconds)
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         where = f": {error.filename}" if error.filename else ""
@@ -95,10 +105,11 @@ def run_pipeline(
 
 
 def _run(
-    inputs: list[str], layout: Layout, recipe: Recipe, engine: Engine, command: str,
+    inputs: list[str], layout: Layout, job: ShardJob, engine: Engine, command: str,
     progress_seconds: float,
 ) -> dict[str, Any]:  # fmt: skip
     started_at, began = datetime.datetime.now(datetime.UTC), time.perf_counter()
+    recipe, replay = job.recipe, job.replay
     fs = layout.fs
     input_errors = ShardResult(phase=0, shard="inputs")
 
@@ -111,16 +122,16 @@ def _run(
     files = expand_inputs(inputs, on_error, exclude=None if is_url(layout.output) else layout.root)
     if not files:
         raise UserError(f"no input files found in {' '.join(inputs)}")
-    max_bytes = recipe.collect.shard_max_bytes
-    entries = split_large_inputs(files, max_bytes)
-    shards = {
-        f"{index:05d}": group
-        for index, group in enumerate(
-            shard_inputs(entries, max_bytes, recipe.collect.shard_max_files)
-        )
-    }
+    if job.stored_inputs:  # a corpus part is a shard, as it was in the run that wrote it
+        groups = [[file] for file in files]
+    else:
+        max_bytes = recipe.collect.shard_max_bytes
+        entries = split_large_inputs(files, max_bytes)
+        groups = shard_inputs(entries, max_bytes, recipe.collect.shard_max_files)
+    shards = {f"{index:05d}": group for index, group in enumerate(groups)}
     manifest = orjson.dumps(
-        {"recipe": recipe_fingerprint(recipe), "shards": shards}, option=orjson.OPT_SORT_KEYS
+        {"recipe": recipe_fingerprint(recipe), "shards": shards, "replay": replay},
+        option=orjson.OPT_SORT_KEYS,
     )
     digest = hashlib.sha256(manifest).hexdigest()
     manifest_path = layout.manifest
@@ -138,7 +149,7 @@ def _run(
     write_atomic_bytes(join(layout.root, "recipe.yaml"), recipe_yaml.encode("utf-8"), fs)
 
     started = time.perf_counter()
-    results = run_phases(engine, ShardJob(recipe, layout), shards, progress_seconds)
+    results = run_phases(engine, job, shards, progress_seconds)
     global_figures = {
         basename(path).removesuffix(".done.json"): orjson.loads(fs.cat_file(path))
         for path in sorted(fs.glob(join(layout.work, "global", "*.done.json")))
@@ -148,6 +159,8 @@ def _run(
         extra={
             "inputs": {"files": len(files), "shards": len(shards)},
             "global_steps": global_figures,
+            "annotated": recipe.output.annotate,
+            "tokens_counted_with": counted_with(recipe.output.tokenizer),
             "seconds": round(time.perf_counter() - started, 2),
             "run": {
                 "mdfs_version": __version__,
@@ -289,11 +302,19 @@ def finish_run(layout: Layout, phases: list[Phase]) -> None:
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    lines = [f"{'step':<20}{'in':>10}{'kept':>10}  top removal reasons"]
+    annotated = report.get("annotated", False)
+    what = "would remove (annotated: all kept)" if annotated else "top removal reasons"
+    lines = [f"{'step':<20}{'in':>10}{'kept':>10}  {what}"]
     for step in report["steps"]:
-        reasons = ", ".join(f"{r} {c}" for r, c in Counter(step["removed"]).most_common(3))
+        counts = Counter(step.get("flagged", {}) if annotated else step["removed"])
+        reasons = ", ".join(f"{r} {c}" for r, c in counts.most_common(3))
         lines.append(f"{step['name']:<20}{step['in']:>10,}{step['kept']:>10,}  {reasons}")
     errors = sum(report["errors"].values())
+    if annotated:
+        lines.append(
+            f"annotated: {report['documents_flagged']:,} documents would be removed "
+            "(meta.removed_by, meta.reason); `mdfs filter` applies the verdicts"
+        )
     lines.append(
         f"{report['documents_in']:,} documents in, {report['documents_kept']:,} kept; "
         f"{errors:,} unreadable records skipped"

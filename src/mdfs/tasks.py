@@ -28,15 +28,18 @@ from mdfs.layout import (
     Layout,
     Phase,
     ShardResult,
+    corpus_writer,
     open_gzip_writer,
-    open_staged_writer,
     plan_phases,
+    read_documents,
     read_staged,
+    staged_writer,
 )
-from mdfs.pipeline import GlobalStep, run_steps, scores_of
+from mdfs.pipeline import ANNOTATIONS, CountTokens, GlobalStep, flagged, run_steps, scores_of
 from mdfs.progress import ShardCounter
 from mdfs.recipe import Recipe
 from mdfs.storage import committed, write_atomic_bytes
+from mdfs.tokens import token_counter
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +72,48 @@ class ShardJob:
     that uses the job (they are not pickled with it).
     """
 
-    def __init__(self, recipe: Recipe, layout: Layout, run_id: str | None = None) -> None:
+    def __init__(
+        self, recipe: Recipe, layout: Layout, run_id: str | None = None,
+        replay: dict[str, bool] | None = None, stored_inputs: bool = False,
+    ) -> None:  # fmt: skip
         self.recipe = recipe
         self.layout = layout
         self.run_id = run_id or uuid.uuid4().hex
+        # `mdfs filter`: per step name, whether to judge the documents again from their
+        # scores or take the verdict an annotated run stored
+        self.replay = replay
+        # the inputs are documents as MDFS writes them (corpus parts), read with their meta
+        self.stored_inputs = stored_inputs or replay is not None
         self._phases: list[Phase] | None = None
+        self._count_tokens: CountTokens | None = None
 
     @property
     def phases(self) -> list[Phase]:
         if self._phases is None:
-            self._phases = plan_phases(self.recipe.steps)
+            # a replay runs no step, so no global step needs its own phase
+            steps = self.recipe.steps
+            self._phases = [Phase(0, steps, None)] if self.replay else plan_phases(steps)
             for phase in self._phases:
                 if phase.then is not None:
                     phase.then.bind(self.layout.workdir(phase.then))
         return self._phases
 
+    @property
+    def count_tokens(self) -> CountTokens:
+        """The report's token counter, loaded once in each process."""
+        if self._count_tokens is None:
+            self._count_tokens = token_counter(self.recipe.output.tokenizer)
+        return self._count_tokens
+
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_phases": None}
+        return {**self.__dict__, "_phases": None, "_count_tokens": None}
 
     def on_this_host(self, scratch_root: str) -> ShardJob:
         """The job as a process on another host than the driver's must run it."""
         layout = self.layout.on_this_host(scratch_root)
-        return self if layout is self.layout else ShardJob(self.recipe, layout, self.run_id)
+        if layout is self.layout:
+            return self
+        return ShardJob(self.recipe, layout, self.run_id, self.replay, self.stored_inputs)
 
 
 # The job this process last worked for, by run: its steps stay set up (models, automata,
@@ -146,7 +169,10 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
             result.error_examples.append(message)
 
     fs = layout.fs
-    if phase_index == 0:
+    output = job.recipe.output
+    if phase_index == 0 and job.stored_inputs:
+        documents: Iterator[Document] = (d for path in task.files for d in read_documents(fs, path))
+    elif phase_index == 0:
         collect = job.recipe.collect
         reader = Reader(
             on_error, collect.max_document_bytes, progress.bytes_read,
@@ -160,7 +186,7 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
                 progress.bytes_read(max(0, input_bytes(path) - reader.bytes_told))
             result.skipped_inputs.update(reader.skipped)
 
-        documents: Iterator[Document] = read_inputs()
+        documents = read_inputs()
     else:
         documents = read_staged(fs, layout.staged(phase_index - 1, shard))
 
@@ -172,26 +198,33 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
             yield document
 
     for step in phase.steps:
-        if isinstance(step, GlobalStep):
+        if isinstance(step, GlobalStep) and job.replay is None:
             # the decision may have been made on another host
             layout.global_files(step).pull_decision(shard)
             step.begin_shard(shard)
 
-    out_path = layout.corpus_part(shard) if phase.last else layout.staged(phase_index, shard)
+    out_path = (
+        layout.corpus_part(shard, output.format)
+        if phase.last
+        else layout.staged(phase_index, shard)
+    )
     # Both outputs are committed when the block ends, the stats file (the marker) after them.
     with contextlib.ExitStack() as outputs:
         raw_removed = outputs.enter_context(committed(fs, layout.removed_part(phase_index, shard)))
         removed_file = outputs.enter_context(open_gzip_writer(raw_removed))
         raw_out = outputs.enter_context(committed(fs, out_path))
         out = outputs.enter_context(
-            open_gzip_writer(raw_out) if phase.last else open_staged_writer(raw_out)
+            corpus_writer(raw_out, output.format) if phase.last else staged_writer(raw_out)
         )
 
         steps_by_name = {step.name: step for step in phase.steps}
 
         def on_removed(step_name: str, item: Removed) -> None:
-            removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
-            removed_file.write(b"\n")
+            if job.replay is not None:
+                strip_annotations(item.document)
+            if not output.annotate:  # an annotated run's flagged documents go to the corpus
+                removed_file.write(item.document.to_json(removed_by=step_name, reason=item.reason))
+                removed_file.write(b"\n")
             by_step = result.removed_by_source.setdefault(item.document.source, {})
             by_step[step_name] = by_step.get(step_name, 0) + 1
             key = f"{step_name}/{item.reason}"
@@ -207,19 +240,33 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
                     }
                 )
 
-        kept, stats = run_steps(phase.steps, counted(documents), on_removed)
+        kept, stats = run_steps(
+            phase.steps, counted(documents), on_removed, output.annotate, job.count_tokens,
+            job.replay,
+        )  # fmt: skip
         for document in kept:
+            if job.replay is not None:
+                strip_annotations(document)
             if phase.last:
                 result.sources_kept[document.source] += 1
-            out.write(document.to_json())
-            out.write(b"\n")
+            out.write(document)
     result.steps = [s.to_dict() for s in stats]
     if phase.then is not None:
-        phase.then.observe(shard, read_staged(fs, out_path))
+        staged = read_staged(fs, out_path)
+        # an annotated run's global step judges only what every earlier step keeps
+        phase.then.observe(
+            shard, (d for d in staged if not flagged(d)) if output.annotate else staged
+        )
         # before the marker: a resumed run's decide needs it
         layout.global_files(phase.then).push_observation(shard)
     write_atomic_bytes(layout.stats(phase_index, shard), result.to_json(), fs)
     return result
+
+
+def strip_annotations(document: Document) -> None:
+    """A replayed document as a normal run writes it: without an annotated run's verdicts."""
+    for key in ANNOTATIONS:
+        document.meta.pop(key, None)
 
 
 class Engine:

@@ -67,6 +67,59 @@ def test_a_step_that_loses_documents_is_caught() -> None:
         list(kept)
 
 
+class MinLength(Filter):
+    """A filter split into a score and a threshold, so it can be judged again."""
+
+    name = "min_length_test"
+    thresholds = frozenset({"min_chars"})
+    min_chars: int = 3
+
+    def measure(self, document: Document) -> None:
+        if document.text == "BOOM":
+            raise ValueError("a library crashed on this document")
+        document.meta["length"] = len(document.text)
+
+    def judge(self, document: Document) -> bool | str:
+        return document.meta["length"] >= self.min_chars or "too_short"
+
+
+def test_annotate_then_replay_with_another_threshold() -> None:
+    texts = ("abcd", "xx", "ab", "BOOM", "hello", "abc")
+    steps: list[Step] = [Upper(), MinLength(), ShortFilter(min_chars=4)]
+    normal, _ = run_steps(steps, docs(*texts), lambda *_: None)
+    kept_normally = [d.id for d in normal]
+    flags: list[tuple[str, str]] = []
+    annotated, stats = run_steps(
+        steps, docs(*texts), lambda step, item: flags.append((step, item.reason)), annotate=True
+    )
+    annotated = list(annotated)
+    assert len(annotated) == len(texts) and all(s.kept == s.documents_in for s in stats)
+    assert [d.id for d in annotated if d.meta["removed_by"] is None] == kept_normally
+    by_id = {d.id: d.meta for d in annotated}
+    # "ab": removed by min_length first, and ShortFilter still ran on it
+    assert by_id["2"]["verdicts"] == {"min_length_test": "too_short", "short_test": "too_short"}
+    assert (by_id["1"]["removed_by"], by_id["1"]["reason"]) == ("upper_test", "empty")
+    assert by_id["1"]["length"] == 2  # the text it entered the mapper with went on
+    assert dict(stats[1].flagged) == {"too_short": 1, "step_error": 1}
+    assert flags.count(("min_length_test", "too_short")) == 1  # first verdicts only
+
+    # judged again at 2 characters; the document the step failed on stays removed
+    looser = [Upper(), MinLength(min_chars=2), ShortFilter(min_chars=4)]
+    replay = {"upper_test": False, "min_length_test": True, "short_test": False}
+    removed: list[tuple[str, str, str]] = []
+    kept, stats = run_steps(
+        looser, annotated, lambda s, item: removed.append((item.document.id, s, item.reason)),
+        replay=replay,
+    )  # fmt: skip
+    assert [d.id for d in kept] == ["0", "4"]
+    assert sorted(removed) == [
+        ("1", "upper_test", "empty"),
+        ("2", "short_test", "too_short"),  # kept by the looser threshold, not by the next step
+        ("3", "min_length_test", "step_error"),
+        ("5", "short_test", "too_short"),
+    ]
+
+
 class _CutThenRemove(Filter):
     """A filter that changes the text it judges, as steps that mask or trim before deciding do."""
 

@@ -66,3 +66,27 @@ def test_a_module_that_does_not_import_is_one_line(
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "cannot import module 'no_such_module_here'" in err
+
+
+def test_plugins_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mdfs run --plugins MODULE` imports a user's step module for a recipe that does not
+    name it, and the resolved recipe records it, so a resumed run or `mdfs filter` finds it."""
+    (tmp_path / "cli_steps_plugin.py").write_text(PLUGIN.replace("_test", "_cli"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "in.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "text": "国务院新闻办公室今天举行发布会。",
+                "url": "http://a.cn/" + "x" * 80,
+            }
+        )
+        + "\n"
+    )
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("steps:\n  - max_url_length_cli: {max_chars: 40}\n")
+    output = tmp_path / "out"
+    args = ["run", str(tmp_path / "in.jsonl"), "-o", str(output), "--recipe", str(recipe)]
+    assert main([*args, "--plugins", "cli_steps_plugin", "--workers", "1"]) == 0
+    assert [d["reason"] for d in read_parts(output / "removed")] == ["long_url"]
+    assert "- cli_steps_plugin" in (output / "recipe.yaml").read_text()

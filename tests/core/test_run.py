@@ -104,15 +104,20 @@ def stamp(path: Path) -> tuple[int, int]:
     return status.st_ino, status.st_mtime_ns
 
 
-def test_resume_after_kill_9(inputs: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_resume_after_kill_9(fmt: str, inputs: Path, tmp_path: Path) -> None:
+    """Killed at any moment, a rerun finishes the run to the same corpus, in either format
+    (a Parquet part is committed whole, like a JSON lines one)."""
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(COARSE_SMALL_SHARDS)
     reference = tmp_path / "reference"
-    assert run([str(inputs), "-o", str(reference), "--recipe", str(recipe), "--workers", "1"]) == 0
+    fmt_args = ["--format", fmt]
+    assert run([str(inputs), "-o", str(reference), "--recipe", str(recipe), "--workers", "1",
+                *fmt_args]) == 0  # fmt: skip
 
     output = tmp_path / "killed"
     command = [sys.executable, "-m", "mdfs.cli", "run", str(inputs), "-o", str(output),
-               "--recipe", str(recipe), "--workers", "2"]  # fmt: skip
+               "--recipe", str(recipe), "--workers", "2", *fmt_args]  # fmt: skip
     process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
     markers = output / ".mdfs" / "stats" / "phase-0"
     deadline = time.time() + 60
@@ -124,7 +129,11 @@ def test_resume_after_kill_9(inputs: Path, tmp_path: Path) -> None:
     finished = {path: stamp(path) for path in (output / ".mdfs" / "stats").rglob("*.json")}
     assert finished
 
-    assert run([str(inputs), "-o", str(output), "--recipe", str(recipe), "--workers", "2"]) == 0
+    assert run([str(inputs), "-o", str(output), "--recipe", str(recipe), "--workers", "2",
+                *fmt_args]) == 0  # fmt: skip
+    parts = list((output / "corpus").iterdir())
+    assert parts and all(p.name.endswith(".parquet" if fmt == "parquet" else ".jsonl.gz")
+                         for p in parts)  # fmt: skip
     # a finished shard is not run again: its committed marker is the very same file
     assert {path: stamp(path) for path in finished} == finished
     expected = json.loads((reference / "report.json").read_text())

@@ -265,3 +265,22 @@ def test_classify_command_on_spark_equals_local(
         assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)
     assert_same_run(tmp_path / "spark", tmp_path / "local")  # documents, texts, report
     assert not list((tmp_path / "spark").rglob(".*.tmp-*")), "no attempt file is left"
+
+
+def test_annotated_parquet_run_equals_the_local_engines(
+    engine: object, spark_inputs: Path, recipe_file: Path, tmp_path: Path
+) -> None:
+    """An annotated run with Parquet parts on Spark: the local engine's files, row for row."""
+    runs = {}
+    for name, extra in (("local", ["--workers", "2"]), ("spark", ["--engine", "spark",
+                        "--master", "local[2]"])):  # fmt: skip
+        output = tmp_path / name
+        args = ["run", str(spark_inputs), "-o", str(output), "--recipe", str(recipe_file)]
+        assert main([*args, "--annotate", "--format", "parquet", *extra]) == 0
+        assert list((output / "corpus").glob("*.parquet"))
+        runs[name] = sorted(
+            (r["id"], r["text"], json.dumps(r["meta"], sort_keys=True))
+            for r in read_parts(output / "corpus")
+        )
+    assert runs["spark"] == runs["local"]
+    assert any(json.loads(meta)["removed_by"] for _, _, meta in runs["spark"])

@@ -7,12 +7,13 @@ import importlib
 import logging
 import sys
 
-from mdfs import __version__
 from mdfs.errors import UserError
+from mdfs.version import __version__
 
 # Each module has `register(subparsers)`, which adds subcommands whose `func(args) -> int` runs them.
 COMMAND_MODULES = [
     "mdfs.cli.run",
+    "mdfs.cli.filter",
     "mdfs.cli.dedup",
     "mdfs.cli.fine",
     "mdfs.cli.signals",

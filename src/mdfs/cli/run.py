@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_run_arguments(run)
     run.add_argument("--recipe", metavar="FILE", help="YAML recipe (default: recipes/default.yaml)")
+    add_output_arguments(run)
     run.set_defaults(func=run_command)
 
     steps = subparsers.add_parser(
@@ -75,6 +76,36 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the run writes, over the recipe's `output:` section."""
+    parser.add_argument(
+        "--annotate", action="store_true", default=None,
+        help="remove nothing: keep every document with each step's verdict and scores in meta "
+        "(removed_by, reason, verdicts); `mdfs filter` applies them later",
+    )  # fmt: skip
+    parser.add_argument(
+        "--format", choices=["jsonl", "parquet"], default=None,
+        help="corpus files: gzip JSON lines or Parquet (default: the recipe's, else jsonl)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tokenizer", metavar="PATH", default=None,
+        help="tokenizer.json (or its folder) for the report's token counts (default: the "
+        "recipe's, else an estimate from the characters)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--plugins", action="append", default=[], metavar="MODULE",
+        help="import MODULE (repeatable) so the recipe can use the steps it registers",
+    )  # fmt: skip
+
+
+def with_output_arguments(recipe: Recipe, args: argparse.Namespace) -> Recipe:
+    """The recipe with the command line's output settings in place of its own."""
+    given = {"annotate": args.annotate, "format": args.format, "tokenizer": args.tokenizer}
+    changes = {key: value for key, value in given.items() if value is not None}
+    output = recipe.output.model_copy(update=changes)
+    return recipe.model_copy(update={"output": output})
+
+
 def make_engine(args: argparse.Namespace) -> Engine:
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be at least 1")
@@ -87,8 +118,12 @@ def make_engine(args: argparse.Namespace) -> Engine:
     return LocalEngine(workers=args.workers or os.cpu_count())
 
 
-def run_recipe(args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None = None) -> dict:
-    """Run `recipe` as the arguments say; print the funnel (to stdout unless `summary`)."""
+def run_recipe(
+    args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None = None,
+    replay: dict[str, bool] | None = None,
+) -> dict:  # fmt: skip
+    """Run `recipe` as the arguments say; print the funnel (to stdout unless `summary`).
+    `replay`: filter an annotated run's documents (`mdfs filter`)."""
     from mdfs.run import run_pipeline, summary_lines
 
     if not args.output.strip():
@@ -99,7 +134,7 @@ def run_recipe(args: argparse.Namespace, recipe: Recipe, summary: IO[str] | None
     recipe = with_fields(recipe, args.text_field, args.id_field)
     report = run_pipeline(
         args.inputs, args.output, recipe, engine, overwrite=args.overwrite,
-        progress_seconds=args.progress_every,
+        progress_seconds=args.progress_every, replay=replay,
     )  # fmt: skip
     for line in summary_lines(report):
         print(line, file=summary or sys.stdout)
@@ -132,7 +167,8 @@ def nothing_read(report: dict, output: str) -> str:
 def run_command(args: argparse.Namespace) -> int:
     from mdfs.recipe import load_recipe
 
-    run_recipe(args, load_recipe(args.recipe))
+    recipe = load_recipe(args.recipe, plugins=args.plugins)
+    run_recipe(args, with_output_arguments(recipe, args))
     print(f"corpus: {args.output}/corpus  report: {args.output}/report.html", file=sys.stderr)
     return 0
 

@@ -55,14 +55,18 @@ class Language(Filter):
         labels, scores = self._model.predict(sample, k=1)  # type: ignore[attr-defined]
         return labels[0].removeprefix("__label__"), float(scores[0])
 
-    def keep(self, document: Document) -> bool | str:
+    thresholds = frozenset({"languages", "min_score", "min_cjk_ratio"})
+
+    def measure(self, document: Document) -> None:
         language, score = self.identify(document.text)
-        ratio = cjk_ratio(document.text)
         document.meta["language"] = language
         document.meta["language_score"] = round(score, 4)
-        document.meta["cjk_ratio"] = round(ratio, 4)
-        if language not in self.languages or score < self.min_score:
+        document.meta["cjk_ratio"] = round(cjk_ratio(document.text), 4)
+
+    def judge(self, document: Document) -> bool | str:
+        meta = document.meta
+        if meta["language"] not in self.languages or meta["language_score"] < self.min_score:
             return "wrong_language"
-        if ratio < self.min_cjk_ratio:
+        if meta["cjk_ratio"] < self.min_cjk_ratio:
             return "low_cjk_ratio"
         return True

@@ -217,19 +217,37 @@ class FineDecision(Filter):
             self._combiner if self.model else Combiner.load(DEFAULT_SIGNALS_COMBINER)
         )
 
-    def keep(self, document: Document) -> bool | str:
-        has_classifier = "quality" in document.meta
-        combiner = self._combiner if has_classifier else self._without_classifier
-        assert combiner is not None
+    thresholds = frozenset({"high_threshold"})
+
+    def measure(self, document: Document) -> None:
+        combiner = self._combiner_for(document)
         z = combiner.standardise([signal_features(document.meta)])
         probabilities = combiner.probabilities(z)[0]
         scores = {label: round(float(p), 4) for label, p in zip(LABELS, probabilities, strict=True)}
-        threshold = combiner.high_threshold if self.high_threshold is None else self.high_threshold
-        decision: dict[str, Any] = {"scores": scores, "label": "high"}
-        document.meta["fine"] = decision
+        # the signal that pushed hardest toward the likelier junk class, kept or not: a
+        # stricter threshold (`mdfs filter`) names it without the features
+        junk = "ad" if scores["ad"] >= scores["low"] else "low"
+        document.meta["fine"] = {
+            "scores": scores,
+            "label": "high",
+            "signal": combiner.deciding_signal(z[0], junk),
+        }
+
+    def judge(self, document: Document) -> bool | str:
+        decision: dict[str, Any] = document.meta["fine"]
+        scores = decision["scores"]
+        threshold = self.high_threshold
+        if threshold is None:
+            threshold = self._combiner_for(document).high_threshold
         if scores["high"] >= threshold:
+            decision["label"] = "high"
             return True
-        label = "ad" if scores["ad"] >= scores["low"] else "low"
-        signal = combiner.deciding_signal(z[0], label)
-        decision.update(label=label, signal=signal)
-        return f"{REASONS[label]}:{signal}"
+        decision["label"] = "ad" if scores["ad"] >= scores["low"] else "low"
+        return f"{REASONS[decision['label']]}:{decision['signal']}"
+
+    def _combiner_for(self, document: Document) -> Combiner:
+        self.ensure_setup()  # two small JSON files: `judge` may run without `measure`
+        has_classifier = "quality" in document.meta
+        combiner = self._combiner if has_classifier else self._without_classifier
+        assert combiner is not None
+        return combiner

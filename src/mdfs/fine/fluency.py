@@ -115,12 +115,16 @@ class Fluency(Filter):
             raise UserError(f"fluency model {path} does not exist (`mdfs train-fluency-model`)")
         self._model = CharNgramModel.load(path)
 
-    def keep(self, document: Document) -> bool | str:
+    thresholds = frozenset({"remove", "max_perplexity", "max_high_line_fraction"})
+
+    def measure(self, document: Document) -> None:
         assert self._model is not None
-        figures = perplexity_figures(
+        document.meta["fluency"] = perplexity_figures(
             self._model, document.text, self.min_line_chars, self.line_bound
         )
-        document.meta["fluency"] = figures
+
+    def judge(self, document: Document) -> bool | str:
+        figures = document.meta.get("fluency")
         if (
             self.remove
             and figures

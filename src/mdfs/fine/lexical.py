@@ -112,7 +112,9 @@ class LexicalSignals(Filter):
             ]
         self._automaton = build_automaton(pairs)
 
-    def keep(self, document: Document) -> bool | str:
+    thresholds = frozenset({"remove", "max_gambling_density", "max_ad_density", "min_hits"})
+
+    def measure(self, document: Document) -> None:
         text = document.text
         hits = count_hits(self._automaton, text)
         per_mille = 1000.0 / max(len(text), 100)  # a short text is read as 100 characters
@@ -130,6 +132,9 @@ class LexicalSignals(Filter):
         if overlap is not None:
             figures["title_overlap"] = round(overlap, 4)
         document.meta["lexical"] = figures
+
+    def judge(self, document: Document) -> bool | str:
+        figures = document.meta["lexical"]
         if not self.remove:
             return True
         gambling = figures["gambling_density"] + figures["porn_density"]

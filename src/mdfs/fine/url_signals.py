@@ -113,11 +113,16 @@ class UrlSignals(Filter):
     def setup(self) -> None:
         self._blocked = {w for f in self.domain_files for _, w in read_words(f)}
 
-    def keep(self, document: Document) -> bool | str:
-        if not document.url:
+    thresholds = frozenset({"remove"})
+
+    def measure(self, document: Document) -> None:
+        if document.url:
+            document.meta["url"] = url_figures(document.url, self._blocked)
+
+    def judge(self, document: Document) -> bool | str:
+        figures = document.meta.get("url")
+        if not figures:
             return True
-        figures = url_figures(document.url, self._blocked)
-        document.meta["url"] = figures
         if self.remove and (
             figures["blocked_domain"] or (figures["random_subdomain"] and figures["cheap_tld"])
         ):

@@ -75,6 +75,10 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
         "cut_examples": cut_examples,
         "chars_in": steps[0].chars_in if steps else 0,
         "chars_kept": steps[-1].chars_out if steps else 0,
+        "tokens_in": steps[0].tokens_in if steps else 0,
+        "tokens_kept": steps[-1].tokens_out if steps else 0,
+        # an annotated run removes nothing: these are the documents it says steps would remove
+        "documents_flagged": sum(sum(s.flagged.values()) for s in steps),
         "seconds_per_step": {s.name: round(s.seconds, 3) for s in steps},
     }
     if extra:
@@ -101,5 +105,9 @@ def check_accounting(report: dict[str, Any]) -> None:
         total_removed += removed
     if report["documents_in"] != report["documents_kept"] + total_removed:
         raise AccountingError("documents_in != documents_kept + all removed")
+    flagged = sum(sum(step.get("flagged", {}).values()) for step in report["steps"])
+    if flagged and (total_removed or flagged > report["documents_kept"]):
+        # each document is flagged once, by the first step that would remove it
+        raise AccountingError(f"{flagged} documents flagged in a run that removed some")
     if sum(s["kept"] for s in report["sources"].values()) != report["documents_kept"]:
         raise AccountingError("per-source kept counts do not add up to documents_kept")

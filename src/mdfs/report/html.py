@@ -10,10 +10,6 @@ from typing import Any
 
 from mdfs.histogram import Histogram
 
-# Chinese text through a BPE vocabulary of the size LMs use: about 1.5 characters per token.
-# Only an estimate for the headline; `mdfs pack` counts the tokens of a real tokenizer.
-CHARS_PER_TOKEN = 1.5
-
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
@@ -114,21 +110,27 @@ def _funnel(report: dict[str, Any]) -> list[str]:
         "removed, and characters a step cut from the documents it kept (lines, segments, "
         "paragraphs), as shares of the characters that reached it.</p>",
         "<table id=funnel><tr><th class=l>step</th><th>in</th><th>kept</th><th>removed</th>"
-        "<th>chars in</th><th>chars out</th><th>chars in removed docs</th>"
-        "<th>chars cut from kept docs</th><th>seconds</th><th class=l>kept of all input</th>"
-        "<th class=l>removed because</th></tr>",
+        "<th>would remove</th><th>chars in</th><th>chars out</th><th>chars in removed docs</th>"
+        "<th>chars cut from kept docs</th><th>tokens in</th><th>tokens out</th>"
+        "<th>seconds</th><th class=l>kept of all input</th>"
+        "<th class=l>removed (or would be) because</th></tr>",
     ]
     for step in report["steps"]:
         removed = sum(step["removed"].values())
-        reasons = ", ".join(f"{escape(r)}: {c:,}" for r, c in step["removed"].items())
+        flagged = step.get("flagged", {})
+        reasons = ", ".join(
+            f"{escape(r)}: {c:,}" for r, c in {**step["removed"], **flagged}.items()
+        )
         chars_in, chars_out = step.get("chars_in", 0), step.get("chars_out", 0)
         in_removed = step.get("chars_removed", 0)
         cut = max(0, chars_in - chars_out - in_removed)
         parts.append(
             f"<tr><td class=l>{escape(step['name'])}</td><td>{step['in']:,}</td>"
-            f"<td>{step['kept']:,}</td><td>{removed:,}</td><td>{chars_in:,}</td>"
-            f"<td>{chars_out:,}</td><td>{in_removed:,} ({_share(in_removed, chars_in)})</td>"
-            f"<td>{cut:,} ({_share(cut, chars_in)})</td><td>{step.get('seconds', 0):.2f}</td>"
+            f"<td>{step['kept']:,}</td><td>{removed:,}</td><td>{sum(flagged.values()):,}</td>"
+            f"<td>{chars_in:,}</td><td>{chars_out:,}</td>"
+            f"<td>{in_removed:,} ({_share(in_removed, chars_in)})</td>"
+            f"<td>{cut:,} ({_share(cut, chars_in)})</td><td>{step.get('tokens_in', 0):,}</td>"
+            f"<td>{step.get('tokens_out', 0):,}</td><td>{step.get('seconds', 0):.2f}</td>"
             f"<td class=l>{_bar(step['kept'] / n_in)}</td><td class=l>{reasons}</td></tr>"
         )
     parts.append("</table>")
@@ -158,7 +160,8 @@ def _source_by_step(report: dict[str, Any]) -> list[str]:
         return []
     names = [step["name"] for step in report["steps"]]
     parts = [
-        "<h2>Removed per source and step</h2><table id=source-step><tr><th class=l>source</th>"
+        f"<h2>{_removed(report).capitalize()} per source and step</h2>"
+        "<table id=source-step><tr><th class=l>source</th>"
         + "".join(f"<th>{escape(n)}</th>" for n in names)
         + "</tr>"
     ]
@@ -197,6 +200,10 @@ def _scores(item: dict[str, Any]) -> str:
     return "; ".join(f"{escape(k)} = {v:g}" for k, v in scores.items())
 
 
+def _removed(report: dict[str, Any]) -> str:
+    return "would be removed" if report.get("annotated") else "removed"
+
+
 def _example(item: dict[str, Any]) -> str:
     where = escape(str(item.get("url") or item.get("source") or ""))
     scores = _scores(item)
@@ -214,13 +221,13 @@ def _examples(report: dict[str, Any]) -> list[str]:
         step, _, reason = key.partition("/")
         removed_by_step.setdefault(step, []).extend((reason, item) for item in items)
     kept = report.get("kept_examples", {})
-    parts = ["<h2>Examples: kept and removed</h2>"]
+    parts = [f"<h2>Examples: kept and {_removed(report)}</h2>"]
     for step in [s["name"] for s in report["steps"]]:
         if step not in removed_by_step and not kept.get(step):
             continue
         parts.append(f"<h3>{escape(step)}</h3><div class=pair><div><h4>kept</h4>")
         parts.extend(_example(item) for item in kept.get(step, []))
-        parts.append("</div><div><h4>removed</h4>")
+        parts.append(f"</div><div><h4>{_removed(report)}</h4>")
         for reason, item in removed_by_step.get(step, []):
             parts.append(f"<p><b>{escape(reason)}</b></p>{_example(item)}")
         parts.append("</div></div>")
@@ -235,10 +242,19 @@ def render_html(report: dict[str, Any]) -> str:
         f"<style>{STYLE}</style></head><body><h1>MDFS run report</h1>",
         f"<p>{report['documents_in']:,} documents in, <b>{report['documents_kept']:,} kept</b> "
         f"({report['documents_kept'] / n_in:.1%}); {report.get('chars_in', 0):,} characters "
-        f"read (markup included), {chars_kept:,} kept (about "
-        f"{chars_kept / CHARS_PER_TOKEN:,.0f} tokens, estimated at {CHARS_PER_TOKEN} "
-        "characters per token).</p>",
+        f"read (markup included), {chars_kept:,} kept; "
+        f"{report.get('tokens_kept', 0):,} tokens kept (counted with "
+        f"{escape(report.get('tokens_counted_with', '?'))}).</p>",
     ]
+    if report.get("annotated"):
+        flagged = report.get("documents_flagged", 0)
+        parts.append(
+            f"<p><b>Annotated run: nothing was removed.</b> {flagged:,} documents "
+            f"({flagged / n_in:.1%}) carry the step that would remove them in "
+            "<code>meta.removed_by</code> and <code>meta.reason</code>; the column "
+            "<i>would remove</i> counts them at the first such step. <code>mdfs filter</code> "
+            "writes the filtered run from these verdicts and scores.</p>"
+        )
     if "run" in report:
         parts += _run_section(report["run"])
     parts += _funnel(report)

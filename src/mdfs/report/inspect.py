@@ -7,7 +7,6 @@ hashes), so it depends only on the seed and the set of documents, not on shard o
 
 from __future__ import annotations
 
-import gzip
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ import orjson
 import xxhash
 
 from mdfs.errors import UserError
+from mdfs.layout import read_records
+from mdfs.storage import filesystem
 
 KEPT = "kept"
 
@@ -28,18 +29,22 @@ def run_records(run_dir: Path, which: str = "both") -> Iterator[dict[str, Any]]:
     folders = {"kept": ["corpus"], "removed": ["removed"], "both": ["corpus", "removed"]}[which]
     if not (run_dir / "report.json").is_file():
         raise UserError(f"{run_dir} is not a finished `mdfs run` output (no report.json)")
+    fs = filesystem(run_dir)[0]
     for folder in folders:
-        for part in sorted((run_dir / folder).glob("*.jsonl.gz")):
-            with gzip.open(part, "rb") as lines:
-                for line in lines:
-                    if line.strip():
-                        yield orjson.loads(line)
+        parts = [*(run_dir / folder).glob("*.jsonl.gz"), *(run_dir / folder).glob("*.parquet")]
+        for part in sorted(parts):
+            yield from read_records(fs, str(part))
 
 
 def status(record: dict[str, Any]) -> str:
-    """`kept`, or `step/reason` for a removed record."""
-    step = record.get("removed_by")
-    return f"{step}/{record.get('reason')}" if step else KEPT
+    """`kept`, or `step/reason` for a removed record (or, in an annotated run, for one a
+    step would remove)."""
+    if "removed_by" in record:
+        step, reason = record["removed_by"], record.get("reason")
+    else:
+        meta = record.get("meta") or {}
+        step, reason = meta.get("removed_by"), meta.get("reason")
+    return f"{step}/{reason}" if step else KEPT
 
 
 def group_of(record: dict[str, Any], by: str) -> str:

@@ -1,4 +1,4 @@
-"""Read documents from an MDFS corpus directory or from .jsonl / .jsonl.gz files."""
+"""Read documents from an MDFS corpus directory or from .jsonl, .jsonl.gz or .parquet files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import orjson
 
 from mdfs.errors import UserError
 
-_SUFFIXES = (".jsonl", ".jsonl.gz")
+_SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
 
 
 def corpus_files(path: str | Path) -> list[Path]:
@@ -18,7 +18,7 @@ def corpus_files(path: str | Path) -> list[Path]:
     path = Path(path)
     if path.is_file():
         if not path.name.endswith(_SUFFIXES):
-            raise UserError(f"{path}: expected a .jsonl or .jsonl.gz file")
+            raise UserError(f"{path}: expected a .jsonl, .jsonl.gz or .parquet file")
         return [path]
     if not path.is_dir():
         raise UserError(f"{path}: no such corpus directory or file")
@@ -26,13 +26,19 @@ def corpus_files(path: str | Path) -> list[Path]:
     folder = path / "corpus" if (path / "corpus").is_dir() else path
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_SUFFIXES))
     if not files:
-        raise UserError(f"{path}: no .jsonl or .jsonl.gz files in {folder}")
+        raise UserError(f"{path}: no .jsonl, .jsonl.gz or .parquet files in {folder}")
     return files
 
 
 def iter_texts(files: list[Path]) -> Iterator[str]:
     """Yield the non-empty "text" field of every document, streaming."""
     for file in files:
+        if file.name.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(file).iter_batches(columns=["text"]):
+                yield from (text for text in batch.column("text").to_pylist() if text)
+            continue
         opener = gzip.open if file.name.endswith(".gz") else open
         with opener(file, "rb") as handle:
             for line_no, line in enumerate(handle, 1):

@@ -1,0 +1,3 @@
+"""The package version, below every module that reports it."""
+
+__version__ = "0.1.0"
