@@ -84,12 +84,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     classify = subparsers.add_parser(
         "classify",
         help="label documents high/low/ad; writes DIR/predictions.jsonl",
-        description="Read INPUT files, take the main text of pages and score every document "
-        "with the quality classifier, removing none: DIR/predictions.jsonl has one line "
-        "{id, label, scores} per document in input order, DIR/corpus the documents with their "
-        "text and scores, and the report. Re-running the same command resumes.",
+        description="Read INPUT files, take the main text of pages and judge every document "
+        "as the default recipe's fine stage does (the lexical and URL signals, the quality "
+        "classifier, fluency and the combined decision), removing none: DIR/predictions.jsonl "
+        "has one line {id, label, reason, scores, classifier} per document in input order, "
+        "DIR/corpus the documents with their scores, and the report. Re-running the same "
+        "command resumes.",
     )
     add_run_arguments(classify)
+    classify.add_argument(
+        "--classifier-only",
+        action="store_true",
+        help="label by the quality classifier alone (its most likely class), no other signal",
+    )
+    classify.add_argument(
+        "--combiner", help="fine_decision's JSON (`mdfs train-combiner`; default: the shipped)"
+    )
     classify.add_argument("--model", help="model dir or .bin (default: the shipped model)")
     classify.add_argument("--backend", choices=("bert", "fasttext"), default="bert")
     classify.add_argument("--device", default="cpu")
@@ -237,21 +247,42 @@ def _distill(model: str | None, texts: list[str], output: Path, epochs: int = 25
 
 # The classify recipe's collect settings (tests make shards smaller to exercise the engines).
 CLASSIFY_COLLECT: dict[str, object] = {}
+# the default recipe's fine stage, which `mdfs classify` runs after `extract`
+FINE_STAGE = frozenset(
+    {"lexical_signals", "url_signals", "quality_classifier", "fluency", "fine_decision"}
+)
 
 
 def classify_recipe(args: argparse.Namespace) -> Recipe:
-    """Main text of pages, then the classifier in annotate-only mode: no document removed."""
-    from mdfs.recipe import parse_recipe
+    """Main text of pages, then the default recipe's fine stage (or the classifier alone),
+    in an annotated run: no document removed, each with the verdict it would get."""
+    import yaml
+
+    from mdfs.recipe import default_recipe_path, parse_recipe
 
     classifier = {
         "model": str(Path(args.model).resolve()) if args.model else None,
         "backend": args.backend,
         "device": args.device,
         "batch_size": args.batch_size,
-        "annotate_only": True,
     }
-    steps = [{"extract": {}}, {"quality_classifier": classifier}]
-    return parse_recipe({"collect": CLASSIFY_COLLECT, "steps": steps}, origin="classify recipe")
+    if args.classifier_only:
+        steps: list[dict] = [{"quality_classifier": {**classifier, "annotate_only": True}}]
+    else:
+        steps = [
+            entry
+            for entry in yaml.safe_load(default_recipe_path().read_text("utf-8"))["steps"]
+            if next(iter(entry)) in FINE_STAGE
+        ]
+        for entry in steps:
+            ((name, settings),) = entry.items()
+            if name == "quality_classifier":
+                entry[name] = {**(settings or {}), **classifier}
+            if name == "fine_decision" and args.combiner:
+                entry[name] = {**(settings or {}), "model": str(Path(args.combiner).resolve())}
+    recipe = {"collect": CLASSIFY_COLLECT, "output": {"annotate": True}, "steps": [
+        {"extract": {}}, *steps]}  # fmt: skip
+    return parse_recipe(recipe, origin="classify recipe")
 
 
 def classify_command(args: argparse.Namespace) -> int:
@@ -274,24 +305,41 @@ def classify_command(args: argparse.Namespace) -> int:
 
 
 def write_predictions(layout: Layout, target: str) -> int:
-    """One line {"id", "label", "scores"} per classified document of the run's corpus, in
-    input order (shards are runs of input files, in order); returns how many."""
-    import gzip
-
+    """One line per classified document of the run's corpus, in input order (shards are
+    runs of input files, in order); returns how many."""
+    from mdfs.layout import CORPUS_SUFFIXES, read_records
     from mdfs.storage import committed, join
 
     fs = layout.fs
     count = 0
+    parts = [
+        p
+        for suffix in CORPUS_SUFFIXES.values()
+        for p in fs.glob(join(layout.corpus, f"part-*{suffix}"))
+    ]
     with committed(fs, target) as stream:
-        for part in sorted(fs.glob(join(layout.corpus, "part-*.jsonl.gz"))):
-            with fs.open(part, "rb") as raw, gzip.open(raw) as lines:
-                for line in lines:
-                    document = json.loads(line)
-                    quality = document["meta"]["quality"]
-                    record = {"id": document["id"], **quality}
-                    stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
-                    count += 1
+        for part in sorted(parts):
+            for document in read_records(fs, part):
+                record = prediction(document["id"], document["meta"])
+                stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+                count += 1
     return count
+
+
+def prediction(document_id: str, meta: dict) -> dict:
+    """{id, label, reason, scores, classifier}: the label is the fine stage's verdict (high
+    when no step would remove the document; ad when the reason is an advertisement; low
+    otherwise), `scores` the combined decision's probabilities (the classifier's when the
+    decision did not run), `classifier` the quality classifier's own."""
+    reason = meta.get("reason")
+    label = "high" if reason is None else "ad" if reason.startswith("advertisement") else "low"
+    quality = meta.get("quality", {})
+    if reason is None and "fine" not in meta:  # --classifier-only: its most likely class
+        label = quality.get("label", label)
+    classifier = quality.get("scores")
+    scores = meta.get("fine", {}).get("scores", classifier)
+    return {"id": document_id, "label": label, "reason": reason, "scores": scores,
+            "classifier": classifier}  # fmt: skip
 
 
 def build_default_model_command(args: argparse.Namespace) -> int:
