@@ -166,10 +166,8 @@ def test_classify_keeps_input_order_for_jsonl_and_txt(
     txt = tmp_path / "zz_seed.txt"
     txt.write_text((shared / "samples" / "seed_page.txt").read_text("utf-8"), "utf-8")
     out = tmp_path / "out"
-    assert (
-        main(["classify", "--model", str(tiny_model), str(jsonl), str(txt), "--output", str(out)])
-        == 0
-    )
+    command = ["classify", "--classifier-only", "--model", str(tiny_model), str(jsonl), str(txt)]
+    assert main([*command, "--output", str(out)]) == 0
     rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows[:6]] == [f"d{i}" for i in range(6)]
     assert len(rows) == 7 and rows[6]["id"]
@@ -180,8 +178,34 @@ def test_classify_keeps_input_order_for_jsonl_and_txt(
     # beside the predictions, the documents themselves with their text and scores
     corpus = read_parts(out / "corpus")
     assert [d["text"] for d in corpus[:6]] == texts
-    assert [{"id": d["id"], **d["meta"]["quality"]} for d in corpus] == rows
+    assert [d["meta"]["quality"]["label"] for d in corpus] == [r["label"] for r in rows]
+    assert [d["meta"]["quality"]["scores"] for d in corpus] == [r["scores"] for r in rows]
     assert json.loads((out / "report.json").read_text())["documents_kept"] == 7
+
+
+def test_classify_labels_as_the_default_fine_stage_decides(shared: Path, tmp_path: Path) -> None:
+    """Without --classifier-only, the label is the verdict `mdfs run` would give: a real
+    article carrying injected gambling anchors is low by the lexical gate however the
+    classifier scores it, and a clean article is high."""
+    article = _wiki(shared, 1)[0]
+    anchors = "\n".join(
+        ["百家乐真人视讯，娱乐城注册送彩金", "北京赛车pk10计划，时时彩投注平台"] * 2
+    )
+    half = len(article) // 2
+    records = [{"id": "clean", "text": article},
+               {"id": "injected", "text": article[:half] + "\n" + anchors + "\n" + article[half:]}]  # fmt: skip
+    jsonl = tmp_path / "docs.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    out = tmp_path / "out"
+    assert main(["classify", str(jsonl), "--output", str(out)]) == 0
+    rows = {
+        r["id"]: r for r in map(json.loads, (out / "predictions.jsonl").read_text().splitlines())
+    }
+    assert rows["injected"]["label"] == "low"
+    assert rows["injected"]["reason"] == "low_quality:gambling"
+    assert rows["clean"]["label"] == "high" and rows["clean"]["reason"] is None
+    assert rows["clean"]["scores"]["high"] >= 0.5  # the combined decision's probabilities
+    assert set(rows["clean"]["classifier"]) == set(LABELS)  # and the classifier's own
 
 
 # The classify command with one input file a shard, in a process of its own (to be killed).
