@@ -292,3 +292,23 @@ def test_jsonl_pieces_share_the_whole_file_line_path(tmp_path: Path) -> None:
     assert (f"{path}#5", "国标编码的第3行，中文新闻稿件的正文在这里继续写下去。") in whole
     assert {kind for kind, _ in whole_errors} == {"bad_json", "document_too_large"}
     assert read(entries) == (whole, whole_errors)
+
+
+def test_what_cannot_be_split_is_named(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    lines = "".join(
+        json.dumps({"text": f"第{i}行的文字，写得长一些。"}) + "\n" for i in range(3000)
+    )
+    compressed = tmp_path / "lines.jsonl.gz"
+    compressed.write_bytes(gzip.compress(lines.encode(), mtime=0))
+    one_stream = tmp_path / "pages.warc.gz"  # a WARC gzipped whole: no member to start at
+    plain = write_warc(
+        tmp_path / "pages.warc", [("http://e.cn/", b"<p>x</p>" * 3000, "text/html")] * 8, gzip=False
+    )
+    one_stream.write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
+    with caplog.at_level("INFO"):
+        entries = split_large_inputs([str(compressed), str(one_stream)], 1000)
+    assert entries == [str(compressed), str(one_stream)]
+    assert (
+        "read whole by one process: compressed JSONL cannot be read from the middle" in caplog.text
+    )
+    assert "pages.warc.gz" in caplog.text and "no record starts found" in caplog.text
