@@ -462,6 +462,8 @@ class ShardResult:
     sources_in: Counter[str] = field(default_factory=Counter)
     sources_kept: Counter[str] = field(default_factory=Counter)
     removed_by_source: dict[str, dict[str, int]] = field(default_factory=dict)  # source: step: n
+    # domain: in (phase 0), kept (last phase), step/reason: n (the phase that removed them)
+    domains: dict[str, dict[str, int]] = field(default_factory=dict)
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     skipped_inputs: dict[str, str] = field(default_factory=dict)  # path: why it was not read
 

@@ -57,6 +57,15 @@ class CollectSettings(BaseModel):
         "id", min_length=1, description="field that holds the id (default: FILE#LINE)"
     )
     shard_max_bytes: int = Field(128_000_000, gt=0, description="input bytes per shard")
+    # Shards are cut to at least `min_shards` while each keeps `shard_min_bytes`, so a few
+    # files (or one) of some MB still give every worker a shard; counting inputs and
+    # recipe only (never --workers) keeps the plan, and so resume, the same on any machine.
+    shard_min_bytes: int = Field(
+        1_000_000, gt=0, description="input bytes a shard keeps when inputs are cut finer"
+    )
+    min_shards: int = Field(
+        64, gt=0, description="shards the inputs are cut into, while shards keep shard_min_bytes"
+    )
     shard_max_files: int = Field(256, gt=0, description="input files per shard")
 
 

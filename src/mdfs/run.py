@@ -26,7 +26,7 @@ from mdfs.collect.readers import expand_inputs, input_bytes, shard_inputs, split
 from mdfs.errors import UserError
 from mdfs.layout import Layout, Phase, ShardResult
 from mdfs.pipeline import GlobalStep
-from mdfs.recipe import Recipe
+from mdfs.recipe import CollectSettings, Recipe
 from mdfs.report.build import build_report
 from mdfs.report.html import render_html
 from mdfs.storage import (
@@ -62,6 +62,23 @@ def resolved_recipe(recipe: Recipe) -> str:
         "steps": [{step.name: step.model_dump(mode="json")} for step in recipe.steps],
     }
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def shard_bytes(total: int, collect: CollectSettings) -> int:
+    """The input bytes of one shard: `min_shards` shards of the inputs, unless that makes a
+    shard smaller than `shard_min_bytes` or bigger than `shard_max_bytes`."""
+    wanted = max(collect.shard_min_bytes, -(-total // collect.min_shards))
+    return min(collect.shard_max_bytes, wanted)
+
+
+def plan_shards(files: list[str], collect: CollectSettings) -> dict[str, list[str]]:
+    """The run's shards, named 00000, 00001, ... in input order: files grouped, big ones cut
+    into pieces. It depends on the inputs and the recipe only, never on the workers, so a run
+    resumes with any --workers and gives the same shards on any machine."""
+    size = shard_bytes(sum(map(input_bytes, files)), collect)
+    entries = split_large_inputs(files, size)
+    groups = shard_inputs(entries, size, collect.shard_max_files)
+    return {f"{index:05d}": group for index, group in enumerate(groups)}
 
 
 def run_pipeline(
@@ -123,12 +140,9 @@ def _run(
     if not files:
         raise UserError(f"no input files found in {' '.join(inputs)}")
     if job.stored_inputs:  # a corpus part is a shard, as it was in the run that wrote it
-        groups = [[file] for file in files]
+        shards = {f"{index:05d}": [file] for index, file in enumerate(files)}
     else:
-        max_bytes = recipe.collect.shard_max_bytes
-        entries = split_large_inputs(files, max_bytes)
-        groups = shard_inputs(entries, max_bytes, recipe.collect.shard_max_files)
-    shards = {f"{index:05d}": group for index, group in enumerate(groups)}
+        shards = plan_shards(files, recipe.collect)
     manifest = orjson.dumps(
         {"recipe": recipe_fingerprint(recipe), "shards": shards, "replay": replay},
         option=orjson.OPT_SORT_KEYS,

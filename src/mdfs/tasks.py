@@ -38,6 +38,7 @@ from mdfs.layout import (
 from mdfs.pipeline import ANNOTATIONS, CountTokens, GlobalStep, flagged, run_steps, scores_of
 from mdfs.progress import ShardCounter
 from mdfs.recipe import Recipe
+from mdfs.report.inspect import KEPT, domain_of, removal
 from mdfs.storage import committed, write_atomic_bytes
 from mdfs.tokens import token_counter
 
@@ -190,10 +191,16 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
     else:
         documents = read_staged(fs, layout.staged(phase_index - 1, shard))
 
+    def count_domain(document: Document, key: str) -> None:
+        counts = result.domains.setdefault(domain_of(document.url), {})
+        counts[key] = counts.get(key, 0) + 1
+
     def counted(stream: Iterator[Document]) -> Iterator[Document]:
         for document in stream:
             result.documents_in += 1
             result.sources_in[document.source] += 1
+            if phase_index == 0:
+                count_domain(document, "in")
             progress.document()
             yield document
 
@@ -227,6 +234,7 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
                 removed_file.write(b"\n")
             by_step = result.removed_by_source.setdefault(item.document.source, {})
             by_step[step_name] = by_step.get(step_name, 0) + 1
+            count_domain(item.document, removal(step_name, item.reason))
             key = f"{step_name}/{item.reason}"
             examples = result.examples.setdefault(key, [])
             if len(examples) < EXAMPLES_PER_REASON:
@@ -249,6 +257,8 @@ def run_shard(job: ShardJob, task: ShardTask, progress: ShardCounter | None = No
                 strip_annotations(document)
             if phase.last:
                 result.sources_kept[document.source] += 1
+                if not flagged(document):  # a flagged one was counted by on_removed
+                    count_domain(document, KEPT)
             out.write(document)
     result.steps = [s.to_dict() for s in stats]
     if phase.then is not None:

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 
 from mdfs.cli import main
+from mdfs.report.inspect import funnel_by
 from tests.core.test_coarse import wikipedia_paragraphs
 
-RECIPE = "steps:\n  - normalize: {}\n  - quality_rules: {min_chars: 200}\n  - exact_dedup: {}\n"
+# small shards: the input is cut into pieces, whose counts the report adds up
+RECIPE = """
+collect: {shard_max_bytes: 5000}
+steps:
+  - normalize: {}
+  - quality_rules: {min_chars: 200}
+  - exact_dedup: {}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +56,20 @@ def test_stats_by_domain_adds_up(run_dir: Path, capsys: pytest.CaptureFixture[st
     assert rows["zh.wikipedia.org"][1:4] == ["7", "6", "85.7%"]
     assert "quality_rules/too_short" in " ".join(rows["baike.example.cn"])
     assert "exact_dedup/exact_duplicate" in " ".join(rows["zh.wikipedia.org"])
+
+
+def test_the_report_holds_the_funnel_by_domain(run_dir: Path) -> None:
+    """Counted per shard as the run goes, it equals what `mdfs stats` reads from the output."""
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["inputs"]["shards"] > 2
+    from_output = {name: dict(counts) for name, counts in funnel_by(run_dir, "domain").items()}
+    assert report["domains"] == from_output and report["domains_count"] == 2
+    html = (run_dir / "report.html").read_text()
+    table = html.split("<table id=domains>")[1].split("</table>")[0]
+    rows = [row for row in table.split("<tr>") if "<td" in row]
+    assert len(rows) == 2 and "baike.example.cn" in rows[0]  # as many in: by name
+    assert "quality_rules/too_short 1" in rows[0] and "86%" in rows[0]
+    assert "exact_dedup/exact_duplicate 1" in rows[1]
 
 
 def test_show_filters_by_step_and_reason(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -357,3 +357,16 @@ def test_parquet_rows_with_invalid_utf8_are_counted_and_the_rest_read(tmp_path: 
     documents, errors = read_all(tmp_path / "damaged.parquet")
     assert [d.text for d in documents] == ["第一篇正文", "第三篇正文"]
     assert errors == Counter({"bad_record": 1})
+
+
+def test_reading_resumes_past_a_second_damaged_record(tmp_path: Path) -> None:
+    """Record offsets are the file's, not the resumed reading's: after a first resume, a second
+    damaged record still costs that record only."""
+    pages = [(f"http://e.cn/{i}", page, "text/html") for i, page in enumerate([PEOPLE] * 6)]
+    data = write_warc(tmp_path / "whole.warc", pages, gzip=False).read_bytes()
+    for record in (1, 3):
+        data = damage_content_length(data, record, lambda n: str(int(n) - 4000).encode())
+    (tmp_path / "damaged.warc").write_bytes(data)
+    documents, errors = read_all(tmp_path / "damaged.warc")
+    assert [d.url for d in documents] == [f"http://e.cn/{i}" for i in (0, 2, 4, 5)]
+    assert errors == Counter({"corrupt_record": 2})

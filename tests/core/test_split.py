@@ -1,6 +1,7 @@
 """One big input file split into several shards: `--workers 2` reads it in two processes, with
-the same documents, ids and accounting as reading it whole; and progress lines in a log file
-while it runs."""
+the same documents, ids and accounting as reading it whole; the default plan cuts a few MB
+into shards whatever the workers, so a run resumes with another --workers; and progress
+lines in a log file while it runs."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ import pytest
 from mdfs.cli import main
 from mdfs.collect.readers import Piece, Reader, split_large_inputs
 from mdfs.report.build import check_accounting
-from tests.conftest import REPO
+from tests.conftest import FIXTURES, REPO
+from tests.core.warc_util import write_warc
 
 # A step from a user's module (the recipe's `modules:`): it notes the process that ran it.
 PID_STEP = """
@@ -116,6 +118,38 @@ def test_jsonl_pieces_read_as_the_whole_file(big_jsonl: Path) -> None:
     assert f"{big_jsonl}#1" in dict(whole)  # a record without an id is named by its line
 
 
+@pytest.mark.parametrize("compressed", [True, False], ids=["warc.gz", "warc"])
+def test_warc_pieces_read_as_the_whole_file(tmp_path: Path, compressed: bool) -> None:
+    """Pieces start at records (gzip members, or the records' own offsets in a plain WARC,
+    where a page may hold a line that reads WARC/1.); a damaged record is counted once."""
+    pages = [
+        (FIXTURES / "pages" / name).read_bytes() for name in ("people_health.html", "163_dy.html")
+    ]
+    pages.append(b"<html><body><pre>\nWARC/1.0\nWARC-Type: response\n</pre></body></html>")
+    records = [(f"http://e.cn/{i}", pages[i % 3], "text/html") for i in range(30)]
+    path = write_warc(tmp_path / f"pages.warc{'.gz' if compressed else ''}", records, compressed)
+    if not compressed:  # a wrong Content-Length in the middle: that record only is lost
+        data = path.read_bytes()
+        response = rb"WARC-Type: response.*?Content-Length: (\d+)"
+        length = list(re.finditer(response, data, re.S))[10]
+        path.write_bytes(data[: length.start(1)] + b"9" + data[length.end(1) :])
+    entries = split_large_inputs([str(path)], path.stat().st_size // 6)
+    assert len(entries) >= 5 and all(Piece.parse(e).kind == "records" for e in entries)
+
+    def read(paths: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+        errors: list[str] = []
+        documents = []
+        for entry in paths:  # a reader per piece, as shards have
+            reader = Reader(lambda kind, message: errors.append(kind))
+            documents += [(d.id, d.text) for d in reader.read(entry)]
+        return documents, errors
+
+    whole, whole_errors = read([str(path)])
+    assert len(whole) == 30 - (not compressed)
+    assert whole_errors == ([] if compressed else ["corrupt_record"])
+    assert read(entries) == (whole, whole_errors)
+
+
 def test_parquet_pieces_are_row_groups(tmp_path: Path) -> None:
     path = tmp_path / "rows.parquet"
     texts = [f"第{i}行的文字" for i in range(1000)]
@@ -183,6 +217,53 @@ def test_big_jsonl_runs_in_two_processes_like_one_shard(big_jsonl: Path, tmp_pat
     assert phase_1 and f"of {handed_on:,} documents" in phase_1[-1]
 
 
+def test_a_few_mb_of_jsonl_give_two_workers_work_whatever_the_workers(
+    big_jsonl: Path, tmp_path: Path
+) -> None:
+    """The default plan cuts ~1 MB shards from a few MB of JSONL: `--workers 2` reads them in
+    two processes and keeps what one shard keeps (near duplicates across pieces included). The
+    plan does not depend on --workers: a run killed with 2 workers resumes with 1."""
+    path = tmp_path / "peoples_daily_x4.jsonl"
+    lines = big_jsonl.read_text().splitlines()
+    texts = [json.loads(line)["text"] for line in lines if line.startswith('{"')]
+    with path.open("w", encoding="utf-8") as out:
+        for copy in range(4):  # 4 copies, the later ones edited: near duplicates across shards
+            for number, text in enumerate(texts):
+                edited = text if copy == 0 else f"{text}（第{copy}版）"
+                record = {"id": f"c{copy}-{number}", "text": edited}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    steps = RECIPE.split("steps:")[1].replace("{{", "{").replace("}}", "}") + "  - near_dedup: {}\n"
+    (tmp_path / "default.yaml").write_text(f"modules: [pid_step]\nsteps:{steps}")
+    (tmp_path / "one_shard.yaml").write_text(
+        f"collect: {{shard_min_bytes: 1000000000}}\nmodules: [pid_step]\nsteps:{steps}"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(big_jsonl.parent)])}
+
+    def run(output: str, recipe: str, workers: int, **extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "mdfs.cli", "run", str(path), "-o", str(tmp_path / output),
+                   "--recipe", str(tmp_path / recipe), "--workers", str(workers)]  # fmt: skip
+        return subprocess.run(command, env={**env, **extra}, capture_output=True, text=True)
+
+    assert run("one", "one_shard.yaml", 1).returncode == 0
+    two = run("two", "default.yaml", 2)
+    assert two.returncode == 0, two.stderr
+    shards = json.loads((tmp_path / "two" / "report.json").read_text())["inputs"]["shards"]
+    assert shards == -(-path.stat().st_size // 1_000_000) and "split into" in two.stderr
+    kept = records(tmp_path / "two" / "corpus")
+    assert len({r["meta"]["pid"] for r in kept}) == 2
+    one = records(tmp_path / "one" / "corpus")
+    assert [r["id"] for r in kept] == [r["id"] for r in one] and without_pid(kept) == without_pid(
+        one
+    )
+    near = [r for r in records(tmp_path / "two" / "removed") if r["removed_by"] == "near_dedup"]
+    assert len(near) > 1000
+
+    assert run("resumed", "default.yaml", 2, MDFS_TEST_DIE_AT="c3-10").returncode != 0
+    resumed = run("resumed", "default.yaml", 1)
+    assert resumed.returncode == 0 and "resuming the run" in resumed.stderr
+    assert without_pid(records(tmp_path / "resumed" / "corpus")) == without_pid(kept)
+
+
 def test_jsonl_pieces_share_the_whole_file_line_path(tmp_path: Path) -> None:
     """BOM, GBK lines, over-long lines and bad JSON read the same in pieces as whole."""
     path = tmp_path / "mixed.jsonl"
@@ -211,3 +292,23 @@ def test_jsonl_pieces_share_the_whole_file_line_path(tmp_path: Path) -> None:
     assert (f"{path}#5", "国标编码的第3行，中文新闻稿件的正文在这里继续写下去。") in whole
     assert {kind for kind, _ in whole_errors} == {"bad_json", "document_too_large"}
     assert read(entries) == (whole, whole_errors)
+
+
+def test_what_cannot_be_split_is_named(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    lines = "".join(
+        json.dumps({"text": f"第{i}行的文字，写得长一些。"}) + "\n" for i in range(3000)
+    )
+    compressed = tmp_path / "lines.jsonl.gz"
+    compressed.write_bytes(gzip.compress(lines.encode(), mtime=0))
+    one_stream = tmp_path / "pages.warc.gz"  # a WARC gzipped whole: no member to start at
+    plain = write_warc(
+        tmp_path / "pages.warc", [("http://e.cn/", b"<p>x</p>" * 3000, "text/html")] * 8, gzip=False
+    )
+    one_stream.write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
+    with caplog.at_level("INFO"):
+        entries = split_large_inputs([str(compressed), str(one_stream)], 1000)
+    assert entries == [str(compressed), str(one_stream)]
+    assert (
+        "read whole by one process: compressed JSONL cannot be read from the middle" in caplog.text
+    )
+    assert "pages.warc.gz" in caplog.text and "no record starts found" in caplog.text

@@ -18,6 +18,7 @@ import pytest
 
 from mdfs.cli import main
 from mdfs.document import Document, Removed
+from mdfs.errors import UserError
 from mdfs.fine import LABELS
 from mdfs.fine.scoring import DEFAULT_BERT, DEFAULT_FASTTEXT
 from mdfs.fine.segments import split_segments
@@ -125,6 +126,46 @@ def test_train_classifier_writes_a_loadable_dir(tiny_model: Path) -> None:
     assert len(AutoTokenizer.from_pretrained(str(tiny_model))) == 21128
     metrics = json.loads((tiny_model / "training_metrics.json").read_text())
     assert set(LABELS) <= set(metrics["dev"])
+
+
+def test_train_classifier_records_its_split_by_content(
+    tiny_model: Path, labelled: Path, tmp_path: Path
+) -> None:
+    """split.json beside the model rebuilds its split exactly from the same labelled set,
+    wherever the file lies and whatever the order of its lines; another set is refused."""
+    from mdfs.fine.labelled import read_labelled, recorded_sides, split_digest
+    from mdfs.fine.training import split_sides
+
+    record = json.loads((tiny_model / "split.json").read_text())
+    records = read_labelled(labelled)
+    assert record["examples"]["dev"] == len(record["dev_keys"]) > 0
+    assert record["examples"]["train"] + record["examples"]["dev"] == len(records)
+    moved = tmp_path / "elsewhere" / "labelled.jsonl"
+    moved.parent.mkdir()
+    moved.write_text("".join(reversed(labelled.read_text("utf-8").splitlines(True))), "utf-8")
+    again = read_labelled(moved)
+    texts = [r["text"] for r in again]
+    sides = recorded_sides(texts, record)
+    assert sides.count("dev") == record["examples"]["dev"]
+    assert split_digest(texts, split_sides(again)[0]) == record["digest"]  # chosen again
+    with pytest.raises(UserError, match="not the labelled set"):
+        recorded_sides(texts[1:], record)
+
+
+def test_shipped_models_record_their_split() -> None:
+    """Each shipped classifier's split (benchmarks/shipped_splits.py) holds as many dev texts
+    as the figures published for it count."""
+    from mdfs.fine.training import SPLIT_FILE
+
+    bert = json.loads((DEFAULT_BERT / SPLIT_FILE).read_text())
+    metrics = json.loads((DEFAULT_BERT / "training_metrics.json").read_text())
+    assert bert["examples"]["dev"] == metrics["dev_examples"] == len(bert["dev_keys"]) == 3120
+    fasttext = json.loads((DEFAULT_FASTTEXT.parent / SPLIT_FILE).read_text())
+    assert fasttext["examples"]["dev"] == len(fasttext["dev_keys"]) == 986 + 1351 + 490
+    for record in (bert, fasttext):
+        assert len(record["digest"]) == 64 and len(set(record["dev_keys"])) == len(
+            record["dev_keys"]
+        )
 
 
 def test_train_classifier_prints_per_class_scores(trained: tuple[Path, str]) -> None:

@@ -20,7 +20,9 @@ from mdfs.fine.labelled import (
     GENERATED_SOURCES,
     Example,
     NearDuplicates,
+    assign_split,
     build_examples,
+    split_digest,
 )
 
 HELD_OUT_SITE = "web/news_pages/article_pages/sina/"
@@ -96,6 +98,30 @@ def test_same_seed_same_bytes_whatever_the_hash_seed(small_data: Path, tmp_path:
     assert {s for s in labels if s in GENERATED_SOURCES} == GENERATED_SOURCES
     assert labels["marketing_article"] == "ad" and labels["spun"] == "low"
     assert labels["seed_page"] in ("high", "low")
+
+
+def test_the_split_does_not_move_with_the_data_folder(
+    small_data: Path, built: list[Example], tmp_path: Path
+) -> None:
+    """Moved elsewhere, the data folder gives the same split; and without the seed page
+    beside it, every other text keeps its side (its absence moves no random draw)."""
+
+    def split(examples: list[Example]) -> list[tuple[str, str]]:
+        return sorted(zip([e.text for e in examples], assign_split(examples), strict=True))
+
+    moved = tmp_path / "moved" / "deeper" / "data"
+    shutil.copytree(small_data, moved)
+    shutil.copytree(small_data.parent / "samples", moved.parent / "samples")
+    again = build_examples(moved, seed=13)
+    texts = [e.text for e in again]
+    assert split_digest(texts, assign_split(again)) == split_digest(
+        [e.text for e in built], assign_split(built)
+    )
+    alone = tmp_path / "alone" / "data"
+    shutil.copytree(small_data, alone)
+    without_seed = split(build_examples(alone, seed=13))
+    seeded = [e for e in built if e.group != "seed"]
+    assert len(seeded) < len(built) and without_seed == split(seeded)
 
 
 def test_excluded_sources_contribute_nothing(

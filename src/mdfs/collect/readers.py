@@ -399,6 +399,12 @@ def _next_warc_record(stream: IO[bytes], position: int, gzipped: bool) -> int | 
         position += len(window) - len(marker) + 1
 
 
+def _warc_gzipped(path: str, stream: IO[bytes]) -> bool:
+    # by name too: a damaged first member does not make the rest of a .warc.gz plain
+    stream.seek(0)
+    return stream.read(2) == b"\x1f\x8b" or path.split("::", 1)[0].lower().endswith(".gz")
+
+
 def _member_holds_warc(stream: IO[bytes], start: int) -> bool:
     stream.seek(start)
     try:
@@ -554,27 +560,39 @@ class Reader:
         if path.split("::", 1)[0].lower().endswith((".arc", ".arc.gz")):
             yield from self._read_arc(path)
             return
+        yield from self._warc_range(path, 0, None)
+
+    def _read_records(self, piece: Piece) -> Iterator[Document]:
+        """The WARC records that start in one byte range of a big file (`split_large_inputs`)."""
+        yield from self._warc_range(piece.path, piece.start, piece.end)
+
+    def _warc_range(self, path: str, start: int, end: int | None) -> Iterator[Document]:
+        """The records that start at byte `start` (a record start) or after, before `end`."""
         with open_input(path) as stream:
-            # by name too: a damaged first member does not make the rest of a .warc.gz plain
-            gzipped = stream.read(2) == b"\x1f\x8b" or path.split("::", 1)[0].lower().endswith(
-                ".gz"
-            )
-            start: int | None = 0
+            gzipped = _warc_gzipped(path, stream)
+            at: int | None = start
             damage: str | None = None  # an error seen, to count once its extent is known
-            while start is not None:
-                start, damage = yield from self._warc_records(path, stream, start, damage, gzipped)
+            while at is not None:
+                at, damage = yield from self._warc_records(path, stream, at, end, damage, gzipped)
             if damage is not None:
                 self.on_error("corrupt_record", damage)
 
     def _warc_records(
-        self, path: str, stream: IO[bytes], start: int, damage: str | None, gzipped: bool
-    ) -> Generator[Document, None, tuple[int | None, str | None]]:
-        """Records from byte `start` on, until the end (None) or the next place to resume."""
+        self, path: str, stream: IO[bytes], start: int, end: int | None, damage: str | None,
+        gzipped: bool,
+    ) -> Generator[Document, None, tuple[int | None, str | None]]:  # fmt: skip
+        """Records from byte `start` on, until `end` or the end of the file (None) or the next
+        place to resume."""
         # FastWARC (C++) parses and decompresses at 2-3x warcio's speed; only legacy ARC files,
         # which it cannot read, still go through warcio.
         from fastwarc.warc import ArchiveIterator, WarcRecordType
 
         wanted = WarcRecordType.response | WarcRecordType.conversion | WarcRecordType.resource
+
+        def resume_after(position: int) -> int | None:
+            found = _next_warc_record(stream, position + 1, gzipped)
+            return None if found is None or (end is not None and found >= end) else found
+
         stream.seek(start)
         records = iter(ArchiveIterator(stream, parse_http=False))
         last = None  # where the last record parsed starts
@@ -587,17 +605,19 @@ class Reader:
                 message = f"{path}: at byte {last or start}: {type(error).__name__}: {error}"
                 if last is None:  # this very record is broken: count it, look past it
                     self.on_error("corrupt_record", damage or message)
-                    return _next_warc_record(stream, start + 1, gzipped), None
+                    return resume_after(start), None
                 # after a good record: what is broken shows once reading resumes
-                return _next_warc_record(stream, start + last + 1, gzipped), message
+                return resume_after(last), message
+            if end is not None and record.stream_pos >= end:
+                return None, damage  # the next piece's first record
             if damage is not None:  # junk between records, and this record is fine
                 self.on_error("corrupt_record", damage)
                 damage = None
-            last = record.stream_pos
+            last = record.stream_pos  # in the file, wherever reading started
             if record.record_type & wanted:
                 document, intact = self._fastwarc_document(path, record)
                 if not intact:  # counted already; look for the next record from here
-                    return _next_warc_record(stream, start + last + 1, gzipped), None
+                    return resume_after(last), None
                 if document is not None:
                     yield document
 
@@ -1065,18 +1085,20 @@ def _parse_content_type(value: str) -> tuple[str, str | None]:
 @dataclass(frozen=True)
 class Piece:
     """A part of one big input file that a shard reads alone: JSONL lines from byte `start`
-    (a line start) to `end`, or parquet row groups `start` to `end`. `first` is the number
-    of its first line or row in the file, so ids and messages are those of reading it whole.
-    Written into the run's shard plan as `PATH#KIND=START-END:FIRST`."""
+    (a line start) to `end`, WARC records that start from byte `start` (a record start) to
+    `end`, or parquet row groups `start` to `end`. `first` is the number of its first line
+    or row in the file, so ids and messages are those of reading it whole (0 for records,
+    whose ids are their own). Written into the run's shard plan as
+    `PATH#KIND=START-END:FIRST`."""
 
     path: str
-    kind: str  # bytes | row_groups
+    kind: str  # bytes | records | row_groups
     start: int
     end: int
     first: int
 
     PATTERN = re.compile(
-        r"^(?P<path>.+)#(?P<kind>bytes|row_groups)=(?P<start>\d+)-(?P<end>\d+):(?P<first>\d+)$"
+        r"^(?P<path>.+)#(?P<kind>bytes|records|row_groups)=(?P<start>\d+)-(?P<end>\d+):(?P<first>\d+)$"
     )
 
     def __str__(self) -> str:
@@ -1091,7 +1113,7 @@ class Piece:
         return cls(match["path"], match["kind"], *numbers)
 
     def size(self) -> int:
-        if self.kind == "bytes":
+        if self.kind in ("bytes", "records"):
             return self.end - self.start
         import pyarrow.parquet as pq
 
@@ -1102,8 +1124,9 @@ class Piece:
 
 def split_large_inputs(files: list[str], max_bytes: int) -> list[str]:
     """Files bigger than `max_bytes` as several pieces, so that several processes read them:
-    plain JSONL by byte ranges cut at line starts, parquet by row groups. Others stay whole,
-    and a log line says why."""
+    plain JSONL by byte ranges cut at line starts, WARC by byte ranges cut at record starts
+    (a .warc.gz whose records are gzip members, as Common Crawl writes them), parquet by row
+    groups. Others stay whole, and a log line says why."""
     entries: list[str] = []
     for path in files:
         size = input_bytes(path)
@@ -1111,22 +1134,24 @@ def split_large_inputs(files: list[str], max_bytes: int) -> list[str]:
             entries.append(path)
             continue
         fmt = detect_format(path)
+        why = None
         if fmt == "jsonl" and not _compressed(path):
             pieces = _jsonl_pieces(path, size, max_bytes)
         elif fmt == "parquet":
             pieces = _parquet_pieces(path, max_bytes)
+        elif fmt == "warc" and not path.lower().endswith((".arc", ".arc.gz")):
+            pieces = _warc_pieces(path, size, max_bytes)
+            if len(pieces) == 1:
+                why = "no record starts found to cut at (one gzip stream, not one per record?)"
+        elif fmt == "jsonl":
+            why = "compressed JSONL cannot be read from the middle"
         else:
-            why = (
-                "compressed JSONL has no byte offsets to start at"
-                if fmt == "jsonl"
-                else (
-                    f"{fmt} files are not split (a WARC's gzip members would allow it; not done yet)"
-                )
-            )
-            log.info("%s: %s MB read by one process: %s", path, f"{size / 1e6:,.0f}", why)
+            why = f"{fmt or 'its'} format is not cut into pieces"
+        if why is not None:
+            log.info("%s: %s MB read whole by one process: %s", path, f"{size / 1e6:,.1f}", why)
             entries.append(path)
             continue
-        log.info("%s: %s MB split into %d shards", path, f"{size / 1e6:,.0f}", len(pieces))
+        log.info("%s: %s MB split into %d shards", path, f"{size / 1e6:,.1f}", len(pieces))
         entries.extend(str(piece) for piece in pieces)
     return entries
 
@@ -1164,6 +1189,48 @@ def _jsonl_pieces(path: str, size: int, max_bytes: int) -> list[Piece]:
             position += len(chunk)
     ends = [*starts[1:], size]
     return [Piece(path, "bytes", s, e, f) for s, e, f in zip(starts, ends, firsts, strict=True)]
+
+
+def _warc_pieces(path: str, size: int, max_bytes: int) -> list[Piece]:
+    """Byte ranges of about `max_bytes`, each starting at a record: in a .warc.gz the next
+    gzip member that holds a WARC record (as the reader resumes after damage); in a plain
+    WARC the records' own offsets, since a payload may hold a line that reads ``WARC/1.``."""
+    count = -(-size // max_bytes)
+    targets = [size * i // count for i in range(1, count)]
+    starts = [0]
+    with open_input(path) as stream:
+        if _warc_gzipped(path, stream):
+            for target in targets:
+                found = _next_warc_record(stream, max(target, starts[-1] + 1), True)
+                if found is None:
+                    break
+                starts.append(found)
+        else:
+            for offset in _warc_record_offsets(stream):
+                if not targets:
+                    break
+                if offset >= targets[0]:
+                    starts.append(offset)
+                    targets = [t for t in targets if t > offset]
+    starts = [s for s in starts if s < size]
+    ends = [*starts[1:], size]
+    return [Piece(path, "records", s, e, 0) for s, e in zip(starts, ends, strict=True)]
+
+
+def _warc_record_offsets(stream: IO[bytes]) -> Iterator[int]:
+    """Where the records of a plain WARC start, past damage as the reader goes past it."""
+    from fastwarc.warc import ArchiveIterator
+
+    position: int | None = 0
+    while position is not None:
+        stream.seek(position)
+        try:
+            for record in ArchiveIterator(stream, parse_http=False):
+                position = record.stream_pos
+                yield position
+            return
+        except (ValueError, EOFError, OSError):
+            position = _next_warc_record(stream, position + 1, False)
 
 
 def _parquet_pieces(path: str, max_bytes: int) -> list[Piece]:

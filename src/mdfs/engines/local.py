@@ -74,8 +74,8 @@ class LocalEngine(Engine):
     def run_tasks(self, job: ShardJob, tasks: list[ShardTask]) -> Iterator[TaskOutcome]:
         if len(tasks) < self.workers:
             log.info(
-                "%d shard(s) to run: %d of %d worker processes will work (a smaller "
-                "collect.shard_max_bytes makes more shards)",
+                "%d shard(s) to run: %d of %d worker processes will work (smaller "
+                "collect.shard_min_bytes and shard_max_bytes make more shards)",
                 len(tasks), len(tasks), self.workers,
             )  # fmt: skip
         if self.workers == 1 or len(tasks) == 1 or self._in_process:

@@ -159,7 +159,7 @@ def read_labelled_documents(path: Path) -> list[LabelledDocument]:
     and optionally unit, split, group, url). Only whole documents (`unit`) are read, and
     only the dev side when there is a split (the classifier's probabilities are honest
     only there); reference articles the fluency model learned are left out."""
-    from mdfs.fine.labelled import read_labelled
+    from mdfs.fine.labelled import read_labelled, text_key
 
     records = read_labelled(path)
     if any("unit" in r for r in records):
@@ -167,8 +167,9 @@ def read_labelled_documents(path: Path) -> list[LabelledDocument]:
     if any("split" in r for r in records):
         records = [r for r in records if r.get("split") == "dev"]
     documents = []
-    for i, record in enumerate(records):
-        group = str(record.get("group") or i)
+    for record in records:
+        # no group: the text's own key, so the fit part does not move with the lines' order
+        group = str(record.get("group") or f"text:{text_key(record['text'])}")
         if group.startswith(("wiki:", "pd:")) and not held_out_of_fluency_model(group):
             continue
         documents.append(

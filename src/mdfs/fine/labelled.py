@@ -510,9 +510,15 @@ def _add_seed_page(b: _Builder) -> None:
     if len(lines) < last or not lines[first].startswith(_SEED_TITLE):
         log.warning("%s: not the seed page this builder knows; left out", path)
         return
-    b.add_document("\n".join(lines[first:last]), "high", "seed_page", "seed")
-    b.add_document("\n".join(lines[:first]), "low", "seed_page", "seed")
-    b.add_document("\n".join(lines[last:]), "low", "seed_page", "seed")
+    # segments of a fixed size: the seed page lies beside the data folder, and whether it is
+    # there must not move the random draws, and so the texts, of everything built after it
+    for text, label in (
+        ("\n".join(lines[first:last]), "high"),
+        ("\n".join(lines[:first]), "low"),
+        ("\n".join(lines[last:]), "low"),
+    ):
+        b.add(text, label, "seed_page", "seed", unit="document")
+        b.add_segments(text, label, "seed_page", "seed", max_chars=256)
 
 
 def _add_assembled_junk(
@@ -677,11 +683,17 @@ def _add_ads(b: _Builder, ads: list[str], pages: _Pages, lexicon: _Lexicon) -> N
             )
 
 
+def _squashed(text: str) -> str:
+    """A text as near-copies share it: lower case, no spaces, punctuation, digits or `x`
+    (the SMS set's masked digits)."""
+    return re.sub(r"[\W\dx]+", "", text.lower())
+
+
 def _dedup(examples: list[Example]) -> list[Example]:
     seen: set[tuple[str, str]] = set()
     unique = []
     for example in examples:
-        key = re.sub(r"[\W\dx]+", "", example.text.lower())
+        key = _squashed(example.text)
         if key and (example.unit, key) not in seen:
             seen.add((example.unit, key))
             unique.append(example)
@@ -689,7 +701,7 @@ def _dedup(examples: list[Example]) -> list[Example]:
 
 
 def _shingles(text: str) -> set[bytes]:
-    squashed = re.sub(r"[\W\dx]+", "", text.lower()) or text
+    squashed = _squashed(text) or text
     return {squashed[i : i + _SHINGLE].encode() for i in range(max(1, len(squashed) - 2))}
 
 
@@ -737,6 +749,50 @@ def group_side(group: str, dev_fraction: float = 0.1) -> str:
     """The side a group's hash sends it to."""
     digest = int(hashlib.sha1(group.encode()).hexdigest()[:8], 16)
     return "dev" if digest % 1000 < dev_fraction * 1000 else "train"
+
+
+# -- the split, by content --------------------------------------------------------------------
+#
+# A split is recorded as the keys of its dev texts: a key is a hash of the text itself, so the
+# record names the same split wherever the data folder lies, in whatever order the lines come.
+
+SPLIT_KEY = "sha1 of the text lower-cased without spaces, punctuation, digits or x; 16 hex"
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1((_squashed(text) or text).encode("utf-8")).hexdigest()[:16]
+
+
+def split_digest(texts: Sequence[str], sides: Sequence[str]) -> str:
+    """One hash of a whole split: of its sorted (text key, side) pairs."""
+    pairs = sorted(f"{text_key(t)} {side}" for t, side in zip(texts, sides, strict=True))
+    return hashlib.sha256("\n".join(pairs).encode()).hexdigest()
+
+
+def split_record(texts: Sequence[str], sides: Sequence[str], rule: str) -> dict:
+    """What rebuilds a split exactly from the same labelled set (`recorded_sides`)."""
+    return {
+        "rule": rule,
+        "key": SPLIT_KEY,
+        "examples": {side: list(sides).count(side) for side in SIDES},
+        "digest": split_digest(texts, sides),
+        "dev_keys": sorted(
+            {text_key(t) for t, side in zip(texts, sides, strict=True) if side == "dev"}
+        ),
+    }
+
+
+def recorded_sides(texts: Sequence[str], record: dict) -> list[str]:
+    """The sides a recorded split gives these texts; a UserError when they are not the texts
+    it was made from (its digest then differs)."""
+    dev = set(record["dev_keys"])
+    sides = ["dev" if text_key(text) in dev else "train" for text in texts]
+    if split_digest(texts, sides) != record["digest"]:
+        raise UserError(
+            f"these {len(texts):,} texts are not the labelled set the split was recorded on "
+            f"({record['examples']['train']:,} train, {record['examples']['dev']:,} dev)"
+        )
+    return sides
 
 
 def write_labelled_set(

@@ -22,21 +22,35 @@ from mdfs.fine.bert import (
     pretrain_mlm,
     set_threads,
 )
-from mdfs.fine.labelled import Example, assign_split, read_labelled
+from mdfs.fine.labelled import (
+    SIDES,
+    Example,
+    assign_split,
+    read_labelled,
+    split_record,
+    text_key,
+)
 
 log = logging.getLogger(__name__)
 
 
-def split_records(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Use the file's own "split" field when every line has one, else split without leakage."""
-    if all(r.get("split") in ("train", "dev") for r in records):
-        sides = [r["split"] for r in records]
-    else:
-        examples = [Example(r["text"], r["label"], "", f"line:{i}") for i, r in enumerate(records)]
-        sides = assign_split(examples)
-    train = [r for r, side in zip(records, sides, strict=True) if side == "train"]
-    dev = [r for r, side in zip(records, sides, strict=True) if side == "dev"]
-    return train, dev
+SPLIT_FILE = "split.json"  # beside a trained model: its train/dev split (`split_record`)
+
+
+def split_sides(records: list[dict]) -> tuple[list[str], str]:
+    """The side of every record and the rule that chose them: the file's own "split" field
+    when every line has one, else by group (a line's "group", or its text's key when it has
+    none) with near-duplicates joined; never by line number or path, so the split is the
+    same wherever the file lies and in whatever order its lines come."""
+    if all(r.get("split") in SIDES for r in records):
+        return [r["split"] for r in records], "the labelled set's split field"
+    examples = [
+        Example(r["text"], r["label"], "", r.get("group") or f"text:{text_key(r['text'])}")
+        for r in records
+    ]
+    return assign_split(
+        examples
+    ), "assign_split: hash of the group (or text key), near-duplicates joined"
 
 
 def segments_only(records: list[dict]) -> list[dict]:
@@ -92,7 +106,9 @@ def train_classifier(
     size = size or TinyBertSize()
     set_threads(settings.threads)
     records = segments_only(read_labelled(data))
-    train, dev = split_records(records)
+    sides, rule = split_sides(records)
+    train = [r for r, side in zip(records, sides, strict=True) if side == "train"]
+    dev = [r for r, side in zip(records, sides, strict=True) if side == "dev"]
     report(f"{len(train)} train / {len(dev)} dev examples")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
@@ -131,4 +147,6 @@ def train_classifier(
         "settings": settings.__dict__,
     }
     (output / "training_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    split = split_record([r["text"] for r in records], sides, rule)
+    (output / SPLIT_FILE).write_text(json.dumps(split, indent=1) + "\n")
     return result

@@ -7,6 +7,10 @@ from typing import Any
 
 from mdfs.layout import ShardResult
 from mdfs.pipeline import StepStats
+from mdfs.report.inspect import funnel_rows, merge_funnels
+
+# The domains report.json lists (by documents in); `mdfs stats --by domain` lists them all.
+TOP_DOMAINS = 50
 
 
 class AccountingError(RuntimeError):
@@ -21,6 +25,7 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
     sources_in: Counter[str] = Counter()
     sources_kept: Counter[str] = Counter()
     removed_by_source: dict[str, Counter[str]] = {}
+    domains: dict[str, Counter[str]] = {}
     examples: dict[str, list[dict[str, Any]]] = {}
     skipped_inputs: dict[str, str] = {}
     documents_in = 0
@@ -34,6 +39,7 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
                 else:
                     merged[stats.name] = stats
             errors.update(result.errors)
+            merge_funnels(domains, result.domains)
             for source, by_step in result.removed_by_source.items():
                 removed_by_source.setdefault(source, Counter()).update(by_step)
             error_examples.extend(result.error_examples[: 20 - len(error_examples)])
@@ -66,6 +72,9 @@ def build_report(results: list[ShardResult], extra: dict[str, Any] | None = None
             for source in sorted(sources_in)
             if source in removed_by_source
         },
+        # the funnel of the largest domains: in, kept, step/reason -> documents
+        "domains": {name: dict(counts) for name, counts, _ in funnel_rows(domains, TOP_DOMAINS)},
+        "domains_count": len(domains),
         "errors": dict(errors.most_common()),
         # input files not read, or not read to the end, as a whole: path -> the one-line reason
         "skipped_inputs": dict(sorted(skipped_inputs.items())),

@@ -5,10 +5,12 @@ No JavaScript: histograms are small inline SVG drawn here, so the page opens any
 
 from __future__ import annotations
 
+from collections import Counter
 from html import escape
 from typing import Any
 
 from mdfs.histogram import Histogram
+from mdfs.report.inspect import KEPT, NO_URL, funnel_rows
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
@@ -173,6 +175,29 @@ def _source_by_step(report: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _domains(report: dict[str, Any], top: int = 30) -> list[str]:
+    """The funnel of the largest domains (by documents in), as `mdfs stats --by domain`."""
+    domains = {name: Counter(counts) for name, counts in report.get("domains", {}).items()}
+    if not set(domains) - {NO_URL}:
+        return []  # no document had a URL
+    total = report.get("domains_count", len(domains))
+    parts = [
+        f"<h2>By domain</h2><p class=muted>The {min(top, len(domains))} largest of {total:,} "
+        "domains by documents in; <code>mdfs stats RUN_DIR --by domain</code> lists them all.</p>",
+        "<table id=domains><tr><th class=l>domain</th><th>in</th><th>kept</th><th class=l></th>"
+        "<th class=l>top removals</th></tr>",
+    ]
+    for name, counts, removals in funnel_rows(domains, top):
+        share = counts[KEPT] / counts["in"] if counts["in"] else 0.0
+        common = ", ".join(f"{escape(k)} {v:,}" for k, v in removals)
+        parts.append(
+            f"<tr><td class=l>{escape(name)}</td><td>{counts['in']:,}</td><td>{counts[KEPT]:,}"
+            f"</td><td class=l>{_bar(share)} {share:.0%}</td><td class=l>{common}</td></tr>"
+        )
+    parts.append("</table>")
+    return parts
+
+
 def _before_after(report: dict[str, Any]) -> list[str]:
     cut_examples = report.get("cut_examples", {})
     if not cut_examples:
@@ -280,6 +305,7 @@ def render_html(report: dict[str, Any]) -> str:
         parts.append(f"<tr><td class=l colspan=4>… and {len(sources) - 200:,} more</td></tr>")
     parts.append("</table>")
     parts += _source_by_step(report)
+    parts += _domains(report)
     if report.get("errors"):
         parts.append("<h2>Unreadable input</h2><table><tr><th class=l>kind</th><th>count</th></tr>")
         for kind, count in report["errors"].items():

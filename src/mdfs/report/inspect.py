@@ -22,6 +22,7 @@ from mdfs.layout import read_records
 from mdfs.storage import filesystem
 
 KEPT = "kept"
+NO_URL = "(no url)"
 
 
 def run_records(run_dir: Path, which: str = "both") -> Iterator[dict[str, Any]]:
@@ -36,6 +37,11 @@ def run_records(run_dir: Path, which: str = "both") -> Iterator[dict[str, Any]]:
             yield from read_records(fs, str(part))
 
 
+def removal(step: str, reason: str) -> str:
+    """How a funnel names a removal: `step/reason`."""
+    return f"{step}/{reason}"
+
+
 def status(record: dict[str, Any]) -> str:
     """`kept`, or `step/reason` for a removed record (or, in an annotated run, for one a
     step would remove)."""
@@ -44,14 +50,18 @@ def status(record: dict[str, Any]) -> str:
     else:
         meta = record.get("meta") or {}
         step, reason = meta.get("removed_by"), meta.get("reason")
-    return f"{step}/{reason}" if step else KEPT
+    return removal(step, str(reason)) if step else KEPT
+
+
+def domain_of(url: str | None) -> str:
+    return urlsplit(url or "").hostname or NO_URL
 
 
 def group_of(record: dict[str, Any], by: str) -> str:
     if by == "source":
         return str(record.get("source"))
     if by == "domain":
-        return urlsplit(record.get("url") or "").hostname or "(no url)"
+        return domain_of(record.get("url"))
     if by.startswith("meta."):
         value: Any = record.get("meta") or {}
         for key in by.removeprefix("meta.").split("."):
@@ -112,18 +122,33 @@ def format_example(record: dict[str, Any], width: int = 300) -> str:
     return "\n".join(lines)
 
 
+def funnel_rows(
+    groups: dict[str, Counter[str]], top: int
+) -> list[tuple[str, Counter[str], list[tuple[str, int]]]]:
+    """The `top` largest groups by documents in: (name, counts, the three commonest removals)."""
+    rows = sorted(groups.items(), key=lambda item: (-item[1]["in"], item[0]))[:top]
+    return [(name, counts, top_removals(counts)) for name, counts in rows]
+
+
+def top_removals(counts: Counter[str], n: int = 3) -> list[tuple[str, int]]:
+    return Counter({k: v for k, v in counts.items() if k not in ("in", KEPT)}).most_common(n)
+
+
+def merge_funnels(into: dict[str, Counter[str]], more: dict[str, dict[str, int]]) -> None:
+    for name, counts in more.items():
+        into.setdefault(name, Counter()).update(counts)
+
+
 def format_funnel(groups: dict[str, Counter[str]], top: int = 50) -> str:
     """One row per group, largest first: in, kept, the share kept, the commonest removals."""
-    rows = sorted(groups.items(), key=lambda item: (-item[1]["in"], item[0]))
     width = min(60, max([len(name) for name in groups] + [5]))
     lines = [f"{'group':<{width}}  {'in':>7}  {'kept':>7}  {'kept%':>6}  top removals"]
-    for name, counts in rows[:top]:
-        removals = Counter({k: v for k, v in counts.items() if k not in ("in", KEPT)})
-        common = ", ".join(f"{k} {v}" for k, v in removals.most_common(3))
+    for name, counts, removals in funnel_rows(groups, top):
+        common = ", ".join(f"{k} {v}" for k, v in removals)
         share = counts[KEPT] / counts["in"]
         lines.append(
             f"{name[:width]:<{width}}  {counts['in']:>7}  {counts[KEPT]:>7}  {share:>6.1%}  {common}"
         )
-    if len(rows) > top:
-        lines.append(f"… and {len(rows) - top} more groups")
+    if len(groups) > top:
+        lines.append(f"… and {len(groups) - top} more groups")
     return "\n".join(lines)
