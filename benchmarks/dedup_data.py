@@ -195,7 +195,9 @@ def page_texts(relative: str) -> tuple[str, str]:
 def page_frame(full: str, main: str, chars: int = 200) -> tuple[str, str]:
     """A page's template: its first and last lines outside the main text, about `chars` each."""
     inside = set(main.splitlines())
-    lines = [line.strip() for line in full.splitlines() if line.strip() and line.strip() not in inside]
+    lines = [
+        line.strip() for line in full.splitlines() if line.strip() and line.strip() not in inside
+    ]
 
     def take(seq: list[str]) -> list[str]:
         out: list[str] = []
@@ -241,13 +243,17 @@ def provenance_pairs(per_level: int, seed: int) -> list[Pair]:
     for rate in (0.01, 0.03, 0.05, 0.10, 0.20):
         edited("char_edits", f"{rate:.0%}", lambda t, r=rate: small_edits(t, rng, r))
     for fraction in (0.1, 0.2, 0.3):
-        edited("dropped_sentences", f"{fraction:.0%}", lambda t, f=fraction: drop_sentences(t, rng, f))
+        edited(
+            "dropped_sentences", f"{fraction:.0%}", lambda t, f=fraction: drop_sentences(t, rng, f)
+        )
     for keep in (0.9, 0.7, 0.5):
         edited("truncated", f"{1 - keep:.0%} cut", lambda t, k=keep: truncate(t, rng, k))
     for count in (1, 2, 3):
         edited("added_adverts", f"{count} lines", lambda t, c=count: insert_ads(t, rng, ads, c))
     edited("reordered_paragraphs", "-", lambda t: reorder_paragraphs(t, rng), multi_paragraph=True)
-    edited("punctuation_layout", "-", lambda t: small_edits(punctuation_and_layout(t, rng), rng, 0.01))
+    edited(
+        "punctuation_layout", "-", lambda t: small_edits(punctuation_and_layout(t, rng), rng, 0.01)
+    )
     first, second = (page_texts(page)[1] for page in SAVED_TWICE)
     pairs.append(Pair("same_page_saved_twice", "-", True, first, second))
 
@@ -269,7 +275,9 @@ def provenance_pairs(per_level: int, seed: int) -> list[Pair]:
     sites = sorted(p.name for p in NEWS_PAGES.iterdir() if p.is_dir())
     frames = []
     for site in sites:
-        main, full = page_texts(f"{site}/{sorted(p.name for p in (NEWS_PAGES / site).glob('*.html'))[0]}")
+        main, full = page_texts(
+            f"{site}/{sorted(p.name for p in (NEWS_PAGES / site).glob('*.html'))[0]}"
+        )
         header, footer = page_frame(full, main)
         if header and footer:
             frames.append((site, header, footer))

@@ -46,7 +46,9 @@ def run_dedup(texts: list[str], threshold: float, workdir: Path) -> list[str]:
         for index, text in enumerate(texts):
             out.write(json.dumps({"id": str(index), "text": text}, ensure_ascii=False) + "\n")
     steps = [dict(step) for step in DEDUP_RECIPE["steps"]]
-    steps[[next(iter(s)) for s in steps].index("near_dedup")] = {"near_dedup": {"threshold": threshold}}
+    steps[[next(iter(s)) for s in steps].index("near_dedup")] = {
+        "near_dedup": {"threshold": threshold}
+    }
     output = workdir / f"out-{threshold}"
     run_pipeline([str(inputs)], output, parse_recipe({"steps": steps}), LocalEngine(workers=2))
     kept = [str(index) for index in range(len(texts))]

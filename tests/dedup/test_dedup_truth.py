@@ -10,8 +10,8 @@ from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import dedup_data  # noqa: E402
-import dedup_quality  # noqa: E402
+import dedup_data
+import dedup_quality
 
 # `python benchmarks/dedup_quality.py --per-level 3 --thresholds 0.8` (benchmarks/README.md)
 PUBLISHED_SMALL = {"precision": 1.000, "recall": 0.429}
