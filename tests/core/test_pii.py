@@ -22,6 +22,7 @@ def test_every_kind_masked_in_place() -> None:
 
 def test_qq_keeps_its_cue_word_and_what_follows() -> None:
     assert PII().mask("扣扣号 987654321 找我") == ("扣扣号 <QQ> 找我", {"qq": 1})
+    assert PII().mask("群里QQ:12345或企鹅号67890") == ("群里QQ:<QQ>或企鹅号<QQ>", {"qq": 2})
 
 
 def test_switches_and_placeholders() -> None:
