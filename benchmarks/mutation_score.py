@@ -65,7 +65,8 @@ MODULES: dict[str, Module] = {
         "src/mdfs/report/build.py", ("tests/core/test_accounting.py", "tests/core/test_report.py")
     ),
     "exact_dedup": Module(
-        "src/mdfs/coarse/exact_dedup.py", ("tests/core/test_keys.py", "tests/dedup/test_dedup.py")
+        "src/mdfs/coarse/exact_dedup.py",
+        ("tests/dedup/test_exact_dedup.py", "tests/core/test_keys.py", "tests/dedup/test_dedup.py"),
     ),
     "near_dedup": Module(
         "src/mdfs/coarse/near_dedup.py", ("tests/dedup/test_dedup.py",), sample=150
