@@ -85,7 +85,11 @@ MODULES: dict[str, Module] = {
     ),
     "harness": Module(
         "src/mdfs/evaluate/harness.py",
-        ("tests/evaluate/test_harness.py", "tests/evaluate/test_score.py"),
+        (
+            "tests/evaluate/test_harness_report.py",
+            "tests/evaluate/test_harness.py",
+            "tests/evaluate/test_score.py",
+        ),
         sample=120,
     ),
     "training": Module(
