@@ -46,8 +46,8 @@ MODULES: dict[str, Module] = {
         "src/mdfs/pipeline.py",
         (
             "tests/core/test_pipeline.py",
+            "tests/core/test_pipeline_stats.py",
             "tests/core/test_accounting.py",
-            "tests/core/test_plugins.py",
         ),
         sample=120,
     ),
