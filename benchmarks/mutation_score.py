@@ -58,7 +58,7 @@ MODULES: dict[str, Module] = {
     ),
     "storage": Module(
         "src/mdfs/storage.py",
-        ("tests/core/test_faults.py", "tests/core/test_output_urls.py", "tests/core/test_run.py"),
+        ("tests/core/test_storage.py", "tests/core/test_faults.py", "tests/core/test_output_urls.py"),
         sample=120,
     ),
     "report_build": Module(
