@@ -195,9 +195,9 @@ def page_texts(relative: str) -> tuple[str, str]:
 def page_frame(full: str, main: str, chars: int = 200) -> tuple[str, str]:
     """A page's template: its first and last lines outside the main text, about `chars` each."""
     inside = set(main.splitlines())
-    lines = [
-        line.strip() for line in full.splitlines() if line.strip() and line.strip() not in inside
-    ]
+    stripped = (line.strip() for line in full.splitlines())
+    # a line longer than `chars` is no furniture (njxfhn's footer is one of 175,000 characters)
+    lines = [line for line in stripped if line and line not in inside and len(line) <= chars]
 
     def take(seq: list[str]) -> list[str]:
         out: list[str] = []
