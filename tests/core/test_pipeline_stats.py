@@ -128,12 +128,19 @@ def test_a_failing_mapper_keeps_the_text_it_was_given() -> None:
 
 
 def test_stats_merge_and_round_trip() -> None:
+    def histogram(kept: list[int]) -> dict:
+        return {"low": 0.0, "high": 1.0, "kept": kept, "removed": [0, 1]}
+
     a = StepStats("s", 3, 2, Counter(x=1), 30, 20, 5, 0.5, kept_examples=[{"id": "1"}])
+    a.histograms = {"meta.p": histogram([1, 0])}
     b = StepStats("s", 4, 1, Counter(x=2, y=1), 40, 10, 25, 0.25, kept_examples=[{"id": "2"}] * 3)
+    b.histograms = {"meta.p": histogram([0, 2]), "meta.q": histogram([5, 5])}
     a.merge(b)
     assert (a.documents_in, a.kept, a.removed) == (7, 3, Counter(x=3, y=1))
     assert (a.chars_in, a.chars_out, a.chars_removed, a.seconds) == (70, 30, 30, 0.75)
     assert a.kept_examples == [{"id": "1"}, {"id": "2"}, {"id": "2"}]
+    assert a.histograms["meta.p"] == {"low": 0.0, "high": 1.0, "kept": [1, 2], "removed": [0, 2]}
+    assert a.histograms["meta.q"]["kept"] == [5, 5]
     data = a.to_dict()
     assert data["in"] == 7 and data["removed"] == {"x": 3, "y": 1}
     assert StepStats.from_dict(data) == a
@@ -163,3 +170,15 @@ def test_step_api_guards(tmp_path: Path) -> None:
         step.run([])
     step.bind(tmp_path / "deep" / "work")
     assert step.workdir == tmp_path / "deep" / "work" and step.workdir.is_dir()
+
+    class PerShard(GlobalStep):
+        name = "per_shard_test"
+
+        def filter_shard(self, shard: str, documents):
+            for document in documents:
+                document.meta["shard"] = shard
+                yield document
+
+    per_shard = PerShard()
+    per_shard.begin_shard("s7")
+    assert [d.meta["shard"] for d in per_shard.run([Document("0", "t", "s")])] == ["s7"]

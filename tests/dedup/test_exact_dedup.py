@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from mdfs.coarse.exact_dedup import ExactDedup
 from mdfs.document import Document, Removed
 
@@ -24,6 +26,8 @@ def test_first_copy_stays_and_later_copies_name_it(tmp_path: Path) -> None:
     step.bind(tmp_path / "exact")
     for shard in SHARDS:
         step.observe(shard, documents(shard))
+    observed = np.load(tmp_path / "exact" / "s0.hashes.npy")
+    assert observed.dtype == np.uint64 and len(observed) == 3  # 8 bytes a document on disk
     assert step.decide(list(SHARDS)) == {"documents": 8, "duplicates": 3}
     fates = {}
     for shard in SHARDS:
