@@ -14,7 +14,7 @@ All documents go through `mdfs dedup`'s recipe (exact, near, paragraph dedup) on
 threshold; a pair is judged a duplicate when one of it was removed as an exact or near
 duplicate and both end with the same kept document.
 
-    python benchmarks/dedup_quality.py [--per-level 40] [--thresholds 0.3,0.4,...,0.9]
+    python benchmarks/dedup_quality.py [--per-level 40] [--thresholds 0.3,0.4,...,0.9] [--verify signature]
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ import dedup_data as data
 DEFAULT_THRESHOLD = 0.8  # near_dedup's default
 
 
-def run_dedup(texts: list[str], threshold: float, workdir: Path) -> list[str]:
+def run_dedup(
+    texts: list[str], threshold: float, workdir: Path, verify: str = "exact"
+) -> list[str]:
     """The kept document each input ends with (itself when kept), by `mdfs dedup`'s recipe."""
     from mdfs.cli.dedup import DEDUP_RECIPE
     from mdfs.engines.local import LocalEngine
@@ -61,9 +63,11 @@ def run_dedup(texts: list[str], threshold: float, workdir: Path) -> list[str]:
     return kept
 
 
-def judged_duplicates(pairs: list[data.Pair], threshold: float, workdir: Path) -> list[bool]:
+def judged_duplicates(
+    pairs: list[data.Pair], threshold: float, workdir: Path, verify: str = "exact"
+) -> list[bool]:
     texts = [text for pair in pairs for text in (pair.a, pair.b)]
-    kept = run_dedup(texts, threshold, workdir)
+    kept = run_dedup(texts, threshold, workdir, verify)
 
     def final(index: int) -> str:  # an exact copy of a document later removed as near copy
         doc = str(index)
@@ -87,6 +91,7 @@ def main() -> None:
     parser.add_argument("--per-level", type=int, default=40, help="pairs per edit kind and rate")
     parser.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7,0.8,0.9")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verify", choices=["exact", "signature"], default="exact")
     args = parser.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
 
@@ -94,11 +99,11 @@ def main() -> None:
     judged: dict[float, list[bool]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for threshold in thresholds:
-            judged[threshold] = judged_duplicates(pairs, threshold, Path(tmp))
+            judged[threshold] = judged_duplicates(pairs, threshold, Path(tmp), args.verify)
 
     positives = sum(p.same_source for p in pairs)
     print(f"{len(pairs)} pairs ({positives} same source, {len(pairs) - positives} different), "
-          f"seed {args.seed}, {args.per_level} per edit level")  # fmt: skip
+          f"seed {args.seed}, {args.per_level} per edit level, verify {args.verify}")  # fmt: skip
     print("\nshare of pairs judged duplicates (recall for same-source rows, false-positive rate"
           " for the others), by threshold:")  # fmt: skip
     header = "".join(f"{t:>7}" for t in thresholds)
