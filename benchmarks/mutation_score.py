@@ -53,7 +53,14 @@ MODULES: dict[str, Module] = {
     ),
     "tasks": Module(
         "src/mdfs/tasks.py",
-        ("tests/core/test_engines.py", "tests/core/test_run.py", "tests/core/test_faults.py"),
+        # the runs that are killed or raced (test_faults, resume after kill -9) are left out:
+        # under mutmut's forked workers on a loaded machine their timing fails clean runs
+        (
+            "tests/core/test_engines.py",
+            "tests/core/test_run.py::test_run_end_to_end",
+            "tests/core/test_run.py::test_same_result_for_any_worker_count",
+            "tests/core/test_run.py::test_user_mistakes_are_one_line",
+        ),
         sample=80,
     ),
     "storage": Module(
