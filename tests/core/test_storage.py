@@ -108,7 +108,7 @@ def test_input_locations_and_within() -> None:
     ]  # fmt: skip
     assert storage.is_within("/a/b", "/a/b") and storage.is_within("/a/b/c", "/a/b/")
     assert not storage.is_within("/a/bc", "/a/b")
-    assert storage.is_within("/runs/X/corpus", "/runs/X")  # only slashes are trimmed
+    assert storage.is_within("/data/runX/corpus", "/data/runX")  # only slashes are trimmed
 
 
 def test_a_second_run_into_the_same_folder_is_refused(
