@@ -131,9 +131,15 @@ def test_stats_merge_and_round_trip() -> None:
     def histogram(kept: list[int]) -> dict:
         return {"low": 0.0, "high": 1.0, "kept": kept, "removed": [0, 1]}
 
-    a = StepStats("s", 3, 2, Counter(x=1), 30, 20, 5, 0.5, kept_examples=[{"id": "1"}])
+    a = StepStats(
+        "s", documents_in=3, kept=2, removed=Counter(x=1), chars_in=30, chars_out=20,
+        chars_removed=5, seconds=0.5, kept_examples=[{"id": "1"}],
+    )  # fmt: skip
     a.histograms = {"meta.p": histogram([1, 0])}
-    b = StepStats("s", 4, 1, Counter(x=2, y=1), 40, 10, 25, 0.25, kept_examples=[{"id": "2"}] * 3)
+    b = StepStats(
+        "s", documents_in=4, kept=1, removed=Counter(x=2, y=1), chars_in=40, chars_out=10,
+        chars_removed=25, seconds=0.25, kept_examples=[{"id": "2"}] * 3,
+    )  # fmt: skip
     b.histograms = {"meta.p": histogram([0, 2]), "meta.q": histogram([5, 5])}
     a.merge(b)
     assert (a.documents_in, a.kept, a.removed) == (7, 3, Counter(x=3, y=1))
