@@ -21,15 +21,15 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+# collect_ids=False: no id hash table (duplicate ids are common and nothing here looks one up)
+_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
+)
 # Text in these is never shown as page text.
 _NOT_SHOWN = ("script", "style", "noscript", "template", "head")
 # Records are blocks (inline elements repeat for every user name and date) that carry what a
 # template repeats.
 _RECORD_TAGS = ("div", "article", "section", "li", "td", "blockquote", "dd", "main", "p")
-# compiled once: an XPath string given to el.xpath() is compiled on every call
-_NON_SPACE_CHARS = etree.XPath("string-length(translate(string(), ' \t\n\r\u00a0', ''))")
-_LINK_TEXT = etree.XPath(".//a//text()")
 # Dialogs (cookie consent, user cards): not the page's text (extract.NOT_PAGE_TEXT likewise)
 _DIALOGS = etree.XPath("//*[@role='dialog' or @role='alertdialog']")
 _DIGITS = re.compile(r"\d+")
@@ -75,12 +75,8 @@ def thread_posts(html: str) -> list[str]:
 
 
 def _thread_group(root) -> _Group | None:
-    members: dict[tuple[str, str], list] = defaultdict(list)
-    for el in root.iter(_RECORD_TAGS):
-        for key in _template_keys(el):
-            members[key].append(el)
     counts = _TextCounts()
-    repeated = [elements for elements in members.values() if len(elements) >= 2]
+    repeated = [elements for elements in _template_members(root).values() if len(elements) >= 2]
     # Most groups (menus, icons, list items) are scored only by their text, an upper bound
     # of the score: links cost a second walk, paid only where the group may be chosen.
     bounds = sorted(
@@ -107,37 +103,43 @@ def _thread_group(root) -> _Group | None:
     return best
 
 
-def _template_keys(el) -> list[tuple[str, str]]:
-    """What a template repeats on this element: tag + class, id less its digits, itemprop."""
-    keys = []
-    if cls := el.get("class"):
-        keys.append((el.tag, " ".join(cls.split())))
-    if (ident := el.get("id")) and _DIGITS.search(ident):
-        keys.append(("id", _DIGITS.sub("#", ident)))
-    if prop := el.get("itemprop"):
-        keys.append(("itemprop", prop))
-    return keys
+def _template_members(root) -> dict[tuple[str, str], list]:
+    """Record elements by what a template repeats on them: tag + class, an id less its
+    digits, an itemprop. (One loop, no call per element: a page has hundreds of records.)"""
+    members: dict[tuple[str, str], list] = defaultdict(list)
+    for el in root.iter(_RECORD_TAGS):
+        get = el.get
+        if cls := get("class"):
+            members[el.tag, " ".join(cls.split())].append(el)
+        if (ident := get("id")) and _DIGITS.search(ident):
+            members["id", _DIGITS.sub("#", ident)].append(el)
+        if prop := get("itemprop"):
+            members["itemprop", prop].append(el)
+    return members
 
 
 class _TextCounts:
     """Non-whitespace characters under an element, and how many of them are link text.
 
-    XPath walks the subtree in C; nested candidates cost a walk each, which is still far
-    cheaper than one Python visit per element of the page."""
+    libxml2 serialises the subtree's text in C (twice as fast as an XPath ``string()``);
+    nested candidates cost a walk each, which is still far cheaper than one Python visit per
+    element of the page."""
 
     def __init__(self) -> None:
         self._text: dict = {}
 
     def text(self, el) -> int:
         if (chars := self._text.get(el)) is None:
-            chars = self._text[el] = int(_NON_SPACE_CHARS(el))
+            chars = self._text[el] = _chars(el)
         return chars
 
     def links(self, el) -> int:
-        return _chars("".join(_LINK_TEXT(el)))
+        return sum(map(_chars, el.iter("a")))
 
 
-def _chars(text: str) -> int:
+def _chars(el) -> int:
+    """Non-whitespace characters of the text under ``el``."""
+    text = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
     return sum(map(len, text.split()))
 
 
