@@ -25,7 +25,7 @@ from typing import NamedTuple
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from mdfs.collect.thread import thread_posts
+from mdfs.collect.thread import Thread, find_thread
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +134,13 @@ def _extract(html: str, scoring: LineScoring) -> str:
     # Where the region already holds (nearly) all of the page's prose, posts could add
     # nothing: the second parse is skipped (a third of the article pages).
     holds_all = _prose_chars(region, scoring) >= THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
-    posts = [] if holds_all else thread_posts(_drop_scripts(html))
-    if len(posts) >= 2:
-        thread = _thread_lines(posts, scoring)
-        if _is_thread(thread, article):
-            text = "\n".join(thread)
+    thread = None if holds_all else find_thread(_drop_scripts(html))
+    if thread is not None and len(thread.posts) >= 2:
+        posts = _thread_lines(thread, scoring)
+        if _is_thread(posts, article):
+            if thread.is_list:  # the article region is a list of titles and teasers
+                return ""
+            text = "\n".join(posts)
     if _count_chars(text) < FALLBACK_BELOW_CHARS and not _link_page(lines, scoring):
         fallback = _fallback(html)
         if _mostly_prose(fallback) and _count_chars(fallback) > _count_chars(text):
@@ -170,10 +172,12 @@ def _fallback(html: str) -> str:
     return trafilatura.extract(html, include_comments=False, fast=True) or ""
 
 
-def _thread_lines(posts: list[str], scoring: LineScoring) -> list[str]:
+def _thread_lines(thread: Thread, scoring: LineScoring) -> list[str]:
     # one rendering for all posts; the <div> around each keeps two posts off one line
-    lines = _render_lines("".join(f"<div>{post}</div>" for post in posts))
+    lines = _render_lines("".join(f"<div>{post}</div>" for post in thread.posts))
     kept = [line.text for line in lines if not line.footer and not _link_heavy(line, scoring)]
+    # the title stays even as a link (often a permalink to the thread)
+    kept = [thread.title, *kept] if thread.title else kept
     # A share button or a "reply" box repeated under every item of a list page is no thread.
     return kept if len(set(kept)) >= THREAD_DISTINCT_SHARE * len(kept) else []
 

@@ -16,8 +16,9 @@ lxml, not resiliparse, walks the tree: resiliparse's Python node wrappers cost ~
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -33,6 +34,7 @@ _RECORD_TAGS = ("div", "article", "section", "li", "td", "blockquote", "dd", "ma
 # Dialogs (cookie consent, user cards): not the page's text (extract.NOT_PAGE_TEXT likewise)
 _DIALOGS = etree.XPath("//*[@role='dialog' or @role='alertdialog']")
 _DIGITS = re.compile(r"\d+")
+_TITLE = etree.XPath("preceding::*[self::h1 or self::h2][1]")  # reverse axis: [1] is nearest
 # Links count against a group: a post body links little, a menu or a list of titles is links.
 LINK_WEIGHT = 2.0
 # Follow a group inwards while the inner one keeps this share of the best group's score.
@@ -40,6 +42,9 @@ INNER_KEEP = 0.6
 # ... or this share when each outer element holds exactly one inner one (a post's body)
 BODY_KEEP = 0.3
 MIN_POSTS = 2
+# Distinct link texts heading the records, as a share of the posts' text, that make a list
+# page (tieba's thread list: 0.47; threads on the "tune" forum pages: at most 0.19).
+LIST_TITLE_SHARE = 0.3
 
 
 @dataclass
@@ -49,8 +54,14 @@ class _Group:
     with_text: int  # elements that hold any text
 
 
-def thread_posts(html: str) -> list[str]:
-    """The HTML of each post body, in page order; ``[]`` when the page is not a thread.
+class Thread(NamedTuple):
+    posts: list[str]  # the HTML of each post body, in page order
+    title: str  # the text of the heading before the first post ("" if none)
+    is_list: bool  # the records are headed by links of their own: titles with teasers
+
+
+def find_thread(html: str) -> Thread | None:
+    """The posts of ``html`` when it holds records made by one template, else ``None``.
 
     Scripts and styles are best cut from ``html`` before (extract.py does): libxml2 parses
     half the bytes, and UTF-8 bytes faster than a str."""
@@ -58,20 +69,61 @@ def thread_posts(html: str) -> list[str]:
     try:
         root = etree.fromstring(data, _PARSER)
     except (etree.ParserError, ValueError):
-        return []
+        return None
     if root is None:
-        return []
+        return None
     etree.strip_elements(root, *_NOT_SHOWN, with_tail=False)
     if b"dialog" in data:  # the search costs a walk over the tree; most pages have none
         for el in _DIALOGS(root):
             _remove(el)
     group = _thread_group(root)
     if group is None:
-        return []
-    return [
-        etree.tostring(el, method="html", encoding="unicode", with_tail=False)
-        for el in group.elements
-    ]
+        return None
+    posts = group.elements
+    # The thread's title: the nearest <h1> or <h2> before the first post (phpBB puts the
+    # site's name in <h1>, the topic in <h2>).
+    headings = _TITLE(posts[0])
+    title = " ".join(_text_of(headings[0]).split()) if headings else ""
+    return Thread([_html(el) for el in posts], title, _is_list(posts))
+
+
+def _html(el) -> str:
+    return etree.tostring(el, method="html", encoding="unicode", with_tail=False)
+
+
+def _is_list(posts: list) -> bool:
+    """A list of titles with teasers, not a thread: each record leads with a link of its own
+    (the title, distinct from every other record's) carrying a good share of the text.
+
+    A post's record is its largest ancestor holding no other post. A thread's records are
+    headed by user names (short, repeated across records) and permalinks (a date, "#3"); a
+    list's by titles linking to their own pages, as long as a good part of the teasers."""
+    shared: Counter = Counter()
+    chains = [list(post.iterancestors()) for post in posts]
+    for chain in chains:
+        shared.update(chain)
+    headings = []
+    for post, chain in zip(posts, chains, strict=True):
+        record = post
+        for ancestor in chain:
+            if shared[ancestor] > 1:
+                break
+            record = ancestor
+        inside = set(post.iter("a"))
+        links = [_text(a) for a in record.iter("a") if a not in inside]
+        headings.append(max(links, key=len, default=""))
+    repeated = Counter(headings)
+    title_chars = sum(len(h) for h in headings if repeated[h] == 1)
+    return title_chars >= LIST_TITLE_SHARE * sum(map(_chars, posts))
+
+
+def _text_of(el) -> str:
+    return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+
+
+def _text(el) -> str:
+    """The text under ``el`` without whitespace."""
+    return "".join(_text_of(el).split())
 
 
 def _thread_group(root) -> _Group | None:
@@ -139,8 +191,7 @@ class _TextCounts:
 
 def _chars(el) -> int:
     """Non-whitespace characters of the text under ``el``."""
-    text = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
-    return sum(map(len, text.split()))
+    return len(_text(el))
 
 
 def _score(elements: list, counts: _TextCounts) -> _Group:
