@@ -138,8 +138,14 @@ def _extract(html: str, scoring: LineScoring) -> str:
     if thread is not None and len(thread.posts) >= 2:
         posts = _thread_lines(thread, scoring)
         if _is_thread(posts, article):
-            if thread.is_list:  # the article region is a list of titles and teasers
-                return ""
+            if thread.is_list:
+                # The region was a list of titles and teasers: the article, if any, is the
+                # best region of what the list does not hold (a list page keeps none).
+                listed = set(posts)
+                rest = [line for line in lines if line.text not in listed]
+                region = _trim_edges(_best_region(rest, scoring), scoring)
+                article = [line.text for line in region if not _link_heavy(line, scoring)]
+                return "\n".join(article) if _mostly_prose("\n".join(article)) else ""
             text = "\n".join(posts)
     if _count_chars(text) < FALLBACK_BELOW_CHARS and not _link_page(lines, scoring):
         fallback = _fallback(html)
