@@ -132,9 +132,11 @@ def _extract(html: str, scoring: LineScoring) -> str:
     article = [line.text for line in region if not _link_heavy(line, scoring)]
     text = "\n".join(article)
     # Where the region already holds (nearly) all of the page's prose, posts could add
-    # nothing: the second parse is skipped (a third of the article pages).
-    holds_all = _prose_chars(region, scoring) >= THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
-    thread = None if holds_all else find_thread(_drop_scripts(html))
+    # nothing, and where it holds none, no posts can cover it (list and navigation pages):
+    # either way the second parse is skipped.
+    region_prose = _prose_chars(region, scoring)
+    may_be_thread = 0 < region_prose < THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
+    thread = find_thread(_drop_scripts(html)) if may_be_thread else None
     if thread is not None and len(thread.posts) >= 2:
         posts = _thread_lines(thread, scoring)
         if _is_thread(posts, article):
