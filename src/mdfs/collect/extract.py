@@ -95,6 +95,8 @@ THREAD_COVERAGE = 0.8
 THREAD_PROSE_CHARS = 20
 THREAD_SKIP_SHARE = 0.9  # ... unless the article region holds this share of the page's prose
 THREAD_DISTINCT_SHARE = 0.5  # of a thread's lines, at least this share are distinct
+# A footer line in the last this share of the region's characters ends the article there.
+CLOSING_FOOTER_SHARE = 0.25
 # Below this many characters the primary found no main text: a fallback extractor gets a try.
 FALLBACK_BELOW_CHARS = 50
 
@@ -336,6 +338,17 @@ def _is_edge_noise(line: _Line, scoring: LineScoring) -> bool:
 
 def _trim_edges(region: list[_Line], scoring: LineScoring) -> list[_Line]:
     start, end = 0, len(region)
+    # A disclaimer or copyright line near the end closes the article: what follows it (its
+    # translation, share bars, related links) is the platform's, not the author's.
+    tail = 0
+    total = sum(line.chars for line in region)
+    for i in range(len(region) - 1, -1, -1):
+        if region[i].footer:
+            end = i
+            break
+        tail += region[i].chars
+        if tail > CLOSING_FOOTER_SHARE * total:
+            break
     while start < end and _is_edge_noise(region[start], scoring):
         start += 1
     while end > start and _is_edge_noise(region[end - 1], scoring):
