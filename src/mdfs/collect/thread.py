@@ -34,8 +34,10 @@ _RECORD_TAGS = ("div", "article", "section", "li", "td", "blockquote", "dd", "ma
 # Dialogs (cookie consent, user cards): not the page's text (extract.NOT_PAGE_TEXT likewise)
 _DIALOGS = etree.XPath("//*[@role='dialog' or @role='alertdialog']")
 # The search walks the whole tree (~1.5 ms); half the pages say "dialog" (Bootstrap's
-# "modal-dialog" class), few carry the role. A role's value may be quoted or not.
-_DIALOG_ROLE = re.compile(rb"""role\s*=\s*["']?(?:alert)?dialog\b""", re.IGNORECASE)
+# "modal-dialog" class), few carry the role. A role's value may be quoted or not. (Case-
+# sensitive: a literal start lets the regex engine skip ahead; upper-case attribute names
+# are rare.)
+_DIALOG_ROLE = re.compile(rb"""role\s*=\s*["']?(?:alert)?dialog\b""")
 _DIGITS = re.compile(r"\d+")
 _TITLE = etree.XPath("preceding::*[self::h1 or self::h2][1]")  # reverse axis: [1] is nearest
 # Links count against a group: a post body links little, a menu or a list of titles is links.
