@@ -9,6 +9,10 @@ scored by the non-link text its elements hold, and the best group is followed in
 an inner group keeps most of its text: from the whole post (user name, date, buttons, body,
 signature) down to the body alone.
 
+The same template makes lists: a thread list, a board index, headlines with teasers. Their
+records lead with a title linking to a page of its own (distinct from every other record's),
+a thread's with user names that repeat and permalinks; ``Thread.is_list`` tells them apart.
+
 lxml, not resiliparse, walks the tree: resiliparse's Python node wrappers cost ~25 us each
 (a large page is 3,000+ elements), lxml's under 1 us.
 """
