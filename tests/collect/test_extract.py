@@ -197,6 +197,35 @@ def test_board_list_page_yields_little() -> None:
     assert len(extract_main_text(html)) < 100
 
 
+def test_thread_list_with_teasers_yields_nothing() -> None:
+    # tieba's thread list: every record is a title link, a user name and a teaser snippet of
+    # the thread; the teasers are prose the post template repeats, yet no text of the page
+    html = (PAGES / "tieba_thread_list.html").read_text(encoding="utf-8")
+    assert "8月1日，青海省格尔木公安局通报称" in html  # a teaser the posts path finds
+    assert len(extract_main_text(html)) < 100
+
+
+def test_article_beside_a_longer_live_feed_is_found(shared: Path) -> None:
+    # sina finance: a 300-character news item beside a stock-market live feed with more prose
+    # (records headed by their authors' links); the feed is a list, the article the rest
+    page = shared / "data" / "web" / "news_pages" / "article_pages" / "sina" / "2.html"
+    text = extract_main_text(page.read_text(encoding="utf-8"))
+    assert "有60万个“12306账号”和410万条联系人数据在暗网低价出售" in text
+    assert "铁路12306网站未发生用户信息泄漏" in text
+    assert "老师回答" not in text and len(text) < 400
+
+
+def test_thread_opens_with_its_title(shared: Path) -> None:
+    # the whole phpBB page (the fixture lost its title when cut down): the site's name is the
+    # page's <h1>, the topic's title the <h2> nearest the posts; the gold starts with it
+    forum = shared / "data" / "web" / "main_text" / "forum_other_languages" / "htmls"
+    (page,) = forum.glob("5d5c1f0e*.html")
+    text = extract_main_text(page.read_text(encoding="utf-8"))
+    title = "Auto-rebuild code (nginx module) on debian package upgrade (nginx)"
+    assert text.startswith(title + "\nHello guys!\n")
+    assert text.count(title) == 1 and "Debian User Forums" not in text
+
+
 def test_fallback_adds_what_the_primary_missed(monkeypatch: pytest.MonkeyPatch) -> None:
     import mdfs.collect.extract as extract
 

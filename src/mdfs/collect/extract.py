@@ -25,7 +25,7 @@ from typing import NamedTuple
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree
 
-from mdfs.collect.thread import thread_posts
+from mdfs.collect.thread import Thread, find_thread
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,8 @@ THREAD_COVERAGE = 0.8
 THREAD_PROSE_CHARS = 20
 THREAD_SKIP_SHARE = 0.9  # ... unless the article region holds this share of the page's prose
 THREAD_DISTINCT_SHARE = 0.5  # of a thread's lines, at least this share are distinct
+# A footer line in the last this share of the region's characters ends the article there.
+CLOSING_FOOTER_SHARE = 0.25
 # Below this many characters the primary found no main text: a fallback extractor gets a try.
 FALLBACK_BELOW_CHARS = 50
 
@@ -132,13 +134,23 @@ def _extract(html: str, scoring: LineScoring) -> str:
     article = [line.text for line in region if not _link_heavy(line, scoring)]
     text = "\n".join(article)
     # Where the region already holds (nearly) all of the page's prose, posts could add
-    # nothing: the second parse is skipped (a third of the article pages).
-    holds_all = _prose_chars(region, scoring) >= THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
-    posts = [] if holds_all else thread_posts(_drop_scripts(html))
-    if len(posts) >= 2:
-        thread = _thread_lines(posts, scoring)
-        if _is_thread(thread, article):
-            text = "\n".join(thread)
+    # nothing, and where it holds none, no posts can cover it (list and navigation pages):
+    # either way the second parse is skipped.
+    region_prose = _prose_chars(region, scoring)
+    may_be_thread = 0 < region_prose < THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
+    thread = find_thread(_drop_scripts(html)) if may_be_thread else None
+    if thread is not None and len(thread.posts) >= 2:
+        posts = _thread_lines(thread, scoring)
+        if _is_thread(posts, article):
+            if thread.is_list:
+                # The region was a list of titles and teasers: the article, if any, is the
+                # best region of what the list does not hold (a list page keeps none).
+                listed = set(posts)
+                rest = [line for line in lines if line.text not in listed]
+                region = _trim_edges(_best_region(rest, scoring), scoring)
+                article = [line.text for line in region if not _link_heavy(line, scoring)]
+                return "\n".join(article) if _mostly_prose("\n".join(article)) else ""
+            text = "\n".join(posts)
     if _count_chars(text) < FALLBACK_BELOW_CHARS and not _link_page(lines, scoring):
         fallback = _fallback(html)
         if _mostly_prose(fallback) and _count_chars(fallback) > _count_chars(text):
@@ -170,10 +182,12 @@ def _fallback(html: str) -> str:
     return trafilatura.extract(html, include_comments=False, fast=True) or ""
 
 
-def _thread_lines(posts: list[str], scoring: LineScoring) -> list[str]:
+def _thread_lines(thread: Thread, scoring: LineScoring) -> list[str]:
     # one rendering for all posts; the <div> around each keeps two posts off one line
-    lines = _render_lines("".join(f"<div>{post}</div>" for post in posts))
+    lines = _render_lines("".join(f"<div>{post}</div>" for post in thread.posts))
     kept = [line.text for line in lines if not line.footer and not _link_heavy(line, scoring)]
+    # the title stays even as a link (often a permalink to the thread)
+    kept = [thread.title, *kept] if thread.title else kept
     # A share button or a "reply" box repeated under every item of a list page is no thread.
     return kept if len(set(kept)) >= THREAD_DISTINCT_SHARE * len(kept) else []
 
@@ -324,6 +338,17 @@ def _is_edge_noise(line: _Line, scoring: LineScoring) -> bool:
 
 def _trim_edges(region: list[_Line], scoring: LineScoring) -> list[_Line]:
     start, end = 0, len(region)
+    # A disclaimer or copyright line near the end closes the article: what follows it (its
+    # translation, share bars, related links) is the platform's, not the author's.
+    tail = 0
+    total = sum(line.chars for line in region)
+    for i in range(len(region) - 1, -1, -1):
+        if region[i].footer:
+            end = i
+            break
+        tail += region[i].chars
+        if tail > CLOSING_FOOTER_SHARE * total:
+            break
     while start < end and _is_edge_noise(region[start], scoring):
         start += 1
     while end > start and _is_edge_noise(region[end - 1], scoring):

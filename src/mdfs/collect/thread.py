@@ -9,6 +9,10 @@ scored by the non-link text its elements hold, and the best group is followed in
 an inner group keeps most of its text: from the whole post (user name, date, buttons, body,
 signature) down to the body alone.
 
+The same template makes lists: a thread list, a board index, headlines with teasers. Their
+records lead with a title linking to a page of its own (distinct from every other record's),
+a thread's with user names that repeat and permalinks; ``Thread.is_list`` tells them apart.
+
 lxml, not resiliparse, walks the tree: resiliparse's Python node wrappers cost ~25 us each
 (a large page is 3,000+ elements), lxml's under 1 us.
 """
@@ -16,23 +20,30 @@ lxml, not resiliparse, walks the tree: resiliparse's Python node wrappers cost ~
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
-_PARSER = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+# collect_ids=False: no id hash table (duplicate ids are common and nothing here looks one up)
+_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
+)
 # Text in these is never shown as page text.
 _NOT_SHOWN = ("script", "style", "noscript", "template", "head")
 # Records are blocks (inline elements repeat for every user name and date) that carry what a
 # template repeats.
 _RECORD_TAGS = ("div", "article", "section", "li", "td", "blockquote", "dd", "main", "p")
-# compiled once: an XPath string given to el.xpath() is compiled on every call
-_NON_SPACE_CHARS = etree.XPath("string-length(translate(string(), ' \t\n\r\u00a0', ''))")
-_LINK_TEXT = etree.XPath(".//a//text()")
 # Dialogs (cookie consent, user cards): not the page's text (extract.NOT_PAGE_TEXT likewise)
 _DIALOGS = etree.XPath("//*[@role='dialog' or @role='alertdialog']")
+# The search walks the whole tree (~1.5 ms); half the pages say "dialog" (Bootstrap's
+# "modal-dialog" class), few carry the role. A role's value may be quoted or not. (Case-
+# sensitive: a literal start lets the regex engine skip ahead; upper-case attribute names
+# are rare.)
+_DIALOG_ROLE = re.compile(rb"""role\s*=\s*["']?(?:alert)?dialog\b""")
 _DIGITS = re.compile(r"\d+")
+_TITLE = etree.XPath("preceding::*[self::h1 or self::h2][1]")  # reverse axis: [1] is nearest
 # Links count against a group: a post body links little, a menu or a list of titles is links.
 LINK_WEIGHT = 2.0
 # Follow a group inwards while the inner one keeps this share of the best group's score.
@@ -40,6 +51,9 @@ INNER_KEEP = 0.6
 # ... or this share when each outer element holds exactly one inner one (a post's body)
 BODY_KEEP = 0.3
 MIN_POSTS = 2
+# Distinct link texts heading the records, as a share of the posts' text, that make a list
+# page (tieba's thread list: 0.47; threads on the "tune" forum pages: at most 0.19).
+LIST_TITLE_SHARE = 0.3
 
 
 @dataclass
@@ -49,8 +63,14 @@ class _Group:
     with_text: int  # elements that hold any text
 
 
-def thread_posts(html: str) -> list[str]:
-    """The HTML of each post body, in page order; ``[]`` when the page is not a thread.
+class Thread(NamedTuple):
+    posts: list[str]  # the HTML of each post body, in page order
+    title: str  # the text of the heading before the first post ("" if none)
+    is_list: bool  # the records are headed by links of their own: titles with teasers
+
+
+def find_thread(html: str) -> Thread | None:
+    """The posts of ``html`` when it holds records made by one template, else ``None``.
 
     Scripts and styles are best cut from ``html`` before (extract.py does): libxml2 parses
     half the bytes, and UTF-8 bytes faster than a str."""
@@ -58,29 +78,66 @@ def thread_posts(html: str) -> list[str]:
     try:
         root = etree.fromstring(data, _PARSER)
     except (etree.ParserError, ValueError):
-        return []
+        return None
     if root is None:
-        return []
+        return None
     etree.strip_elements(root, *_NOT_SHOWN, with_tail=False)
-    if b"dialog" in data:  # the search costs a walk over the tree; most pages have none
+    if _DIALOG_ROLE.search(data):
         for el in _DIALOGS(root):
             _remove(el)
     group = _thread_group(root)
     if group is None:
-        return []
-    return [
-        etree.tostring(el, method="html", encoding="unicode", with_tail=False)
-        for el in group.elements
-    ]
+        return None
+    posts = group.elements
+    # The thread's title: the nearest <h1> or <h2> before the first post (phpBB puts the
+    # site's name in <h1>, the topic in <h2>).
+    headings = _TITLE(posts[0])
+    title = " ".join(_text_of(headings[0]).split()) if headings else ""
+    return Thread([_html(el) for el in posts], title, _is_list(posts))
+
+
+def _html(el) -> str:
+    return etree.tostring(el, method="html", encoding="unicode", with_tail=False)
+
+
+def _is_list(posts: list) -> bool:
+    """A list of titles with teasers, not a thread: each record leads with a link of its own
+    (the title, distinct from every other record's) carrying a good share of the text.
+
+    A post's record is its largest ancestor holding no other post. A thread's records are
+    headed by user names (short, repeated across records) and permalinks (a date, "#3"); a
+    list's by titles linking to their own pages, as long as a good part of the teasers."""
+    shared: Counter = Counter()
+    chains = [list(post.iterancestors()) for post in posts]
+    for chain in chains:
+        shared.update(chain)
+    headings = []
+    for post, chain in zip(posts, chains, strict=True):
+        record = post
+        for ancestor in chain:
+            if shared[ancestor] > 1:
+                break
+            record = ancestor
+        inside = set(post.iter("a"))
+        links = [_text(a) for a in record.iter("a") if a not in inside]
+        headings.append(max(links, key=len, default=""))
+    repeated = Counter(headings)
+    title_chars = sum(len(h) for h in headings if repeated[h] == 1)
+    return title_chars >= LIST_TITLE_SHARE * sum(map(_chars, posts))
+
+
+def _text_of(el) -> str:
+    return etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+
+
+def _text(el) -> str:
+    """The text under ``el`` without whitespace."""
+    return "".join(_text_of(el).split())
 
 
 def _thread_group(root) -> _Group | None:
-    members: dict[tuple[str, str], list] = defaultdict(list)
-    for el in root.iter(_RECORD_TAGS):
-        for key in _template_keys(el):
-            members[key].append(el)
     counts = _TextCounts()
-    repeated = [elements for elements in members.values() if len(elements) >= 2]
+    repeated = [elements for elements in _template_members(root).values() if len(elements) >= 2]
     # Most groups (menus, icons, list items) are scored only by their text, an upper bound
     # of the score: links cost a second walk, paid only where the group may be chosen.
     bounds = sorted(
@@ -107,38 +164,43 @@ def _thread_group(root) -> _Group | None:
     return best
 
 
-def _template_keys(el) -> list[tuple[str, str]]:
-    """What a template repeats on this element: tag + class, id less its digits, itemprop."""
-    keys = []
-    if cls := el.get("class"):
-        keys.append((el.tag, " ".join(cls.split())))
-    if (ident := el.get("id")) and _DIGITS.search(ident):
-        keys.append(("id", _DIGITS.sub("#", ident)))
-    if prop := el.get("itemprop"):
-        keys.append(("itemprop", prop))
-    return keys
+def _template_members(root) -> dict[tuple[str, str], list]:
+    """Record elements by what a template repeats on them: tag + class, an id less its
+    digits, an itemprop. (One loop, no call per element: a page has hundreds of records.)"""
+    members: dict[tuple[str, str], list] = defaultdict(list)
+    for el in root.iter(_RECORD_TAGS):
+        get = el.get
+        if cls := get("class"):
+            members[el.tag, " ".join(cls.split())].append(el)
+        if (ident := get("id")) and _DIGITS.search(ident):
+            members["id", _DIGITS.sub("#", ident)].append(el)
+        if prop := get("itemprop"):
+            members["itemprop", prop].append(el)
+    return members
 
 
 class _TextCounts:
     """Non-whitespace characters under an element, and how many of them are link text.
 
-    XPath walks the subtree in C; nested candidates cost a walk each, which is still far
-    cheaper than one Python visit per element of the page."""
+    libxml2 serialises the subtree's text in C (twice as fast as an XPath ``string()``);
+    nested candidates cost a walk each, which is still far cheaper than one Python visit per
+    element of the page."""
 
     def __init__(self) -> None:
         self._text: dict = {}
 
     def text(self, el) -> int:
         if (chars := self._text.get(el)) is None:
-            chars = self._text[el] = int(_NON_SPACE_CHARS(el))
+            chars = self._text[el] = _chars(el)
         return chars
 
     def links(self, el) -> int:
-        return _chars("".join(_LINK_TEXT(el)))
+        return sum(map(_chars, el.iter("a")))
 
 
-def _chars(text: str) -> int:
-    return sum(map(len, text.split()))
+def _chars(el) -> int:
+    """Non-whitespace characters of the text under ``el``."""
+    return len(_text(el))
 
 
 def _score(elements: list, counts: _TextCounts) -> _Group:
