@@ -12,7 +12,7 @@ from mdfs.fine.training import (
     format_report,
     per_class_report,
     segments_only,
-    split_records,
+    split_sides,
     train_classifier,
 )
 
@@ -61,15 +61,15 @@ def test_segments_only_keeps_segments_and_unitless_lines() -> None:
     assert [r["text"] for r in segments_only(records)] == ["a", "c"]
 
 
-def test_split_records_follows_the_files_own_split() -> None:
+def test_split_sides_follows_the_files_own_split() -> None:
     records = [
         {"text": "a", "label": "high", "split": "train"},
         {"text": "b", "label": "low", "split": "dev"},
         {"text": "c", "label": "ad", "split": "train"},
     ]
-    train, dev = split_records(records)
-    assert [r["text"] for r in train] == ["a", "c"]
-    assert [r["text"] for r in dev] == ["b"]
+    sides, rule = split_sides(records)
+    assert sides == ["train", "dev", "train"]
+    assert rule == "the labelled set's split field"
 
 
 def test_train_classifier_metrics_file(shared: Path, tmp_path: Path) -> None:
