@@ -88,9 +88,8 @@ def _document(item: str | dict[str, Any], number: int) -> Document:
 
 
 def _records(folder: Path) -> list[dict[str, Any]]:
-    from mdfs.layout import read_records
+    from mdfs.layout import part_files, read_records
     from mdfs.storage import filesystem
 
     fs = filesystem(folder)[0]
-    parts = sorted(p for p in folder.iterdir() if p.name.endswith((".parquet", ".jsonl.gz")))
-    return [record for part in parts for record in read_records(fs, str(part))]
+    return [record for part in part_files(fs, str(folder)) for record in read_records(fs, part)]

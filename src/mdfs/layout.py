@@ -410,6 +410,15 @@ def open_gzip_writer(handle: IO[bytes]) -> IO[bytes]:
     )
 
 
+def part_files(fs: AbstractFileSystem, folder: str) -> list[str]:
+    """The parts in a run's corpus/ or removed/ folder, in either format, in shard order
+    (files still being written are hidden and left out)."""
+    if not fs.isdir(folder):
+        return []
+    suffixes = tuple(CORPUS_SUFFIXES.values())
+    return sorted(path for path in fs.ls(folder, detail=False) if path.endswith(suffixes))
+
+
 def read_records(fs: AbstractFileSystem, path: str) -> Iterator[dict[str, Any]]:
     """The records of one part a run wrote (corpus/ in either format, or removed/), as dicts
     with `meta` a dict: what the JSON lines hold."""

@@ -18,9 +18,10 @@ import yaml
 from pydantic import ValidationError
 
 from mdfs.errors import UserError
-from mdfs.layout import CORPUS_SUFFIXES
+from mdfs.layout import part_files
 from mdfs.pipeline import Step
 from mdfs.recipe import Recipe, load_recipe
+from mdfs.storage import filesystem
 
 RECIPE_FILE = "recipe.yaml"
 
@@ -37,9 +38,7 @@ def annotated_run(run_dir: str | os.PathLike[str]) -> tuple[Recipe, list[str]]:
             "run `mdfs run ... --annotate` first"
         )
     recipe = load_recipe(root / RECIPE_FILE)
-    suffixes = tuple(CORPUS_SUFFIXES.values())
-    parts = sorted(str(p) for p in (root / "corpus").iterdir() if p.name.endswith(suffixes))
-    return recipe, parts
+    return recipe, part_files(filesystem(root)[0], str(root / "corpus"))
 
 
 def with_settings(recipe: Recipe, settings: list[str]) -> Recipe:
@@ -109,7 +108,6 @@ def stale_duplicates(output: str | os.PathLike[str], plan: dict[str, bool]) -> l
     judged again: a normal run with these thresholds would have kept one of each such group
     (deduplication decided among the documents the annotated run's thresholds kept)."""
     from mdfs.layout import read_records
-    from mdfs.storage import filesystem
 
     folder = Path(output) / "removed"
     fs = filesystem(folder)[0]

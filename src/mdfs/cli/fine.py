@@ -307,18 +307,13 @@ def classify_command(args: argparse.Namespace) -> int:
 def write_predictions(layout: Layout, target: str) -> int:
     """One line per classified document of the run's corpus, in input order (shards are
     runs of input files, in order); returns how many."""
-    from mdfs.layout import CORPUS_SUFFIXES, read_records
-    from mdfs.storage import committed, join
+    from mdfs.layout import part_files, read_records
+    from mdfs.storage import committed
 
     fs = layout.fs
     count = 0
-    parts = [
-        p
-        for suffix in CORPUS_SUFFIXES.values()
-        for p in fs.glob(join(layout.corpus, f"part-*{suffix}"))
-    ]
     with committed(fs, target) as stream:
-        for part in sorted(parts):
+        for part in part_files(fs, layout.corpus):
             for document in read_records(fs, part):
                 record = prediction(document["id"], document["meta"])
                 stream.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")

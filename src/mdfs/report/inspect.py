@@ -18,7 +18,7 @@ import orjson
 import xxhash
 
 from mdfs.errors import UserError
-from mdfs.layout import read_records
+from mdfs.layout import part_files, read_records
 from mdfs.storage import filesystem
 
 KEPT = "kept"
@@ -32,9 +32,8 @@ def run_records(run_dir: Path, which: str = "both") -> Iterator[dict[str, Any]]:
         raise UserError(f"{run_dir} is not a finished `mdfs run` output (no report.json)")
     fs = filesystem(run_dir)[0]
     for folder in folders:
-        parts = [*(run_dir / folder).glob("*.jsonl.gz"), *(run_dir / folder).glob("*.parquet")]
-        for part in sorted(parts):
-            yield from read_records(fs, str(part))
+        for part in part_files(fs, str(run_dir / folder)):
+            yield from read_records(fs, part)
 
 
 def removal(step: str, reason: str) -> str:
