@@ -46,6 +46,15 @@ def load_step_modules() -> dict[str, type[Step]]:
     return STEP_REGISTRY
 
 
+STAGES = ("collect", "coarse", "fine", "plugin")
+
+
+def stage_of(step: type[Step]) -> str:
+    """The stage a step belongs to, by the package that defines it (`plugin` outside mdfs)."""
+    package = step.__module__.split(".")
+    return package[1] if package[0] == "mdfs" and package[1] in STAGES else "plugin"
+
+
 class CollectSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -247,10 +247,6 @@ def _distill(model: str | None, texts: list[str], output: Path, epochs: int = 25
 
 # The classify recipe's collect settings (tests make shards smaller to exercise the engines).
 CLASSIFY_COLLECT: dict[str, object] = {}
-# the default recipe's fine stage, which `mdfs classify` runs after `extract`
-FINE_STAGE = frozenset(
-    {"lexical_signals", "url_signals", "quality_classifier", "fluency", "fine_decision"}
-)
 
 
 def classify_recipe(args: argparse.Namespace) -> Recipe:
@@ -258,7 +254,7 @@ def classify_recipe(args: argparse.Namespace) -> Recipe:
     in an annotated run: no document removed, each with the verdict it would get."""
     import yaml
 
-    from mdfs.recipe import default_recipe_path, parse_recipe
+    from mdfs.recipe import default_recipe_path, load_step_modules, parse_recipe, stage_of
 
     classifier = {
         "model": str(Path(args.model).resolve()) if args.model else None,
@@ -268,11 +264,12 @@ def classify_recipe(args: argparse.Namespace) -> Recipe:
     }
     if args.classifier_only:
         steps: list[dict] = [{"quality_classifier": {**classifier, "annotate_only": True}}]
-    else:
+    else:  # the default recipe's fine stage
+        registry = load_step_modules()
         steps = [
             entry
             for entry in yaml.safe_load(default_recipe_path().read_text("utf-8"))["steps"]
-            if next(iter(entry)) in FINE_STAGE
+            if stage_of(registry[next(iter(entry))]) == "fine"
         ]
         for entry in steps:
             ((name, settings),) = entry.items()

@@ -176,19 +176,14 @@ def run_command(args: argparse.Namespace) -> int:
 def steps_command(args: argparse.Namespace) -> int:
     from pydantic_core import PydanticUndefined
 
-    from mdfs.recipe import load_recipe, load_step_modules
+    from mdfs.recipe import STAGES, load_recipe, load_step_modules, stage_of
 
     in_default = [step.name for step in load_recipe().steps]
-    stages = ["collect", "coarse", "fine", "plugin"]
-
-    def stage_of(cls: type) -> str:
-        package = cls.__module__.split(".")
-        return package[1] if package[0] == "mdfs" and package[1] in stages else "plugin"
 
     def order(item: tuple[str, type]) -> tuple[int, int, str]:
         name, cls = item
         position = in_default.index(name) if name in in_default else len(in_default)
-        return stages.index(stage_of(cls)), position, name
+        return STAGES.index(stage_of(cls)), position, name
 
     for name, cls in sorted(load_step_modules().items(), key=order):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
