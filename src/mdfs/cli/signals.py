@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fit the fine filter's combiner (all signals -> high/low/ad) and its threshold",
         description="Score labelled documents with every fine-filter signal (fluency, lexical, "
         "URL, the BERT classifier), fit a logistic regression on 70 %% of them and choose the "
-        "keep threshold on the other 30 %% for the given precision. Without --labelled, the "
+        "keep threshold on the other 30 %%, balancing kept-good against good-kept. Without --labelled, the "
         "documents are the dev side of the labelled set built from ../shared/data.",
     )
     combiner.add_argument(
@@ -48,7 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="JSON to write (default: the shipped combiner); a second file, NAME-no-classifier"
         ".json, is fitted without the classifier's features",
     )
-    combiner.add_argument("--precision", type=float, default=0.9, help="of the kept documents")
+    combiner.add_argument(
+        "--good-share",
+        type=float,
+        default=None,
+        help="share of good text in the input the threshold is chosen for (default: a third)",
+    )
     combiner.add_argument("--model", help="classifier model (default: the shipped one)")
     combiner.add_argument("--backend", choices=("bert", "fasttext"), default="bert")
     combiner.add_argument(
@@ -73,6 +78,7 @@ def train_combiner_command(args: argparse.Namespace) -> int:
     from mdfs.document import Document
     from mdfs.fine.combiner import DEFAULT_COMBINER
     from mdfs.fine.combiner_training import (
+        GOOD_SHARE,
         fit_combiner,
         read_labelled_documents,
         read_reserved_sources,
@@ -81,8 +87,9 @@ def train_combiner_command(args: argparse.Namespace) -> int:
         training_documents,
     )
 
-    if not 0 < args.precision < 1:
-        raise UserError("--precision must be between 0 and 1")
+    good_share = GOOD_SHARE if args.good_share is None else args.good_share
+    if not 0 < good_share < 1:
+        raise UserError("--good-share must be between 0 and 1")
     if args.labelled:
         labelled = read_labelled_documents(Path(args.labelled))
     else:
@@ -98,7 +105,7 @@ def train_combiner_command(args: argparse.Namespace) -> int:
         documents = [Document(str(i), d.text, "labelled", d.url) for i, d in enumerate(labelled)]
         for document, item in zip(score_signals(documents, steps), labelled, strict=True):
             item.meta = document.meta
-        combiner = fit_combiner(labelled, args.precision)
+        combiner = fit_combiner(labelled, good_share)
         combiner.save(path)
         print(
             f"\n{path.name}: {combiner.about['fitted_on']}; keep at {combiner.high_threshold:.3f}"

@@ -94,6 +94,10 @@ class LexicalSignals(Filter):
     name = "lexical_signals"
     word_files: list[str] = Field(default_factory=lambda: [default_lexicon("signals.tsv")])
     sensitive_files: list[str] = Field(default_factory=lambda: [default_lexicon("sensitive.tsv")])
+    # words that ordinary prose uses too (scripts/ambiguous_signal_words.py): not counted
+    ambiguous_files: list[str] = Field(
+        default_factory=lambda: [default_lexicon("signals_ambiguous.txt")]
+    )
     ngram: int = Field(4, ge=2)
     remove: bool = False
     max_gambling_density: float = Field(3.0, gt=0)
@@ -110,7 +114,8 @@ class LexicalSignals(Filter):
                 for c, w in read_words(path)
                 if c in SENSITIVE_CATEGORIES
             ]
-        self._automaton = build_automaton(pairs)
+        ambiguous = {w for path in self.ambiguous_files for _, w in read_words(path)}
+        self._automaton = build_automaton([(c, w) for c, w in pairs if w not in ambiguous])
 
     thresholds = frozenset({"remove", "max_gambling_density", "max_ad_density", "min_hits"})
 
