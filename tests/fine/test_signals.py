@@ -13,6 +13,7 @@ from mdfs.coarse.normalize import Normalize
 from mdfs.document import Document
 from mdfs.errors import UserError
 from mdfs.fine.combiner import DEFAULT_COMBINER, Combiner, FineDecision
+from mdfs.fine.combiner_training import choose_threshold
 from mdfs.fine.fluency import Fluency, held_out_of_fluency_model, reference_lines
 from mdfs.fine.labelled import Sources, _wikipedia
 from mdfs.fine.lexical import LexicalSignals, title_overlap, top_ngram_share
@@ -274,3 +275,33 @@ def test_a_records_own_title_is_compared_with_its_body(held_out_wiki: list[str])
     step.keep(foreign)
     assert own.meta["lexical"]["title_overlap"] == 1.0
     assert foreign.meta["lexical"]["title_overlap"] < 0.5
+
+
+def test_words_of_ordinary_prose_are_no_porn_evidence() -> None:
+    """亚热带, 三级历史建筑 and 成人教育 hold porn-list words as substrings; the ambiguous list
+    (scripts/ambiguous_signal_words.py) keeps them from counting, while the list's
+    unambiguous words still count."""
+    step = LexicalSignals()
+    step.ensure_setup()
+    prose = "鲤鱼门天后庙位于亚热带海岸，现被列为香港三级历史建筑，庙旁设有成人教育中心。"
+    step.keep(document := Document("p", prose, "t"))
+    assert document.meta["lexical"]["porn_density"] == 0.0
+    ambiguous = {w for _, w in read_words(default_lexicon("signals_ambiguous.txt"))}
+    assert {"亚热", "三级", "成人"} <= ambiguous
+    counting = LexicalSignals(ambiguous_files=[])
+    counting.ensure_setup()
+    counting.keep(document := Document("p", prose, "t"))
+    assert document.meta["lexical"]["porn_density"] > 0
+    step.keep(document := Document("s", prose + "色情片在线观看。", "t"))
+    assert document.meta["lexical"]["porn_density"] > 0
+
+
+def test_threshold_balances_kept_good_and_good_kept_at_the_crawls_share() -> None:
+    """Twenty good documents among sixty: the threshold that best balances the two figures
+    at a third good is 0.6 (18 of 20 good kept, 18 of 20 kept good); weighting the same
+    documents to a tenth good raises it, since each junk document kept then costs more."""
+    p_high = np.array([0.9] * 16 + [0.6] * 2 + [0.3] * 2 + [0.6] * 2 + [0.5] * 3 + [0.1] * 35)
+    is_high = np.array([True] * 20 + [False] * 40)
+    assert choose_threshold(p_high, is_high, 1 / 3) == 0.6
+    assert choose_threshold(p_high, is_high, 0.1) == 0.9
+    assert choose_threshold(p_high, np.zeros(60, dtype=bool), 1 / 3) == 0.5
