@@ -291,10 +291,14 @@ def test_replies_with_other_markup_than_the_topic_are_kept() -> None:
 
 
 def test_comments_under_an_article_are_kept_each_once() -> None:
-    # guancha: the article, then "全部评论 23条"; hot comments are shown again in the full list
+    # guancha: the article, then "全部评论 23条"; hot comments are shown again in the full list.
+    # The comments hang under the article's headline, which opens the text.
     html, gold = zh_page("http://www.guancha.cn/industry-science/2019_09_07_516923.shtml")
     text = extract_main_text(html)
     assert char_f1(text, gold) >= 0.9
+    assert text.startswith(
+        "我国集成电路进口突破3000亿美元！魏少军：产业结构扭曲，没将产品作为中心\n"
+    )
     comment = "高端的芯片做不到，那做些低端、容易一点的吧。"
     assert html.count(comment) >= 2 and text.count(comment) == 1
     assert text.index("魏少军指出，全球每生产3块集成电路就有2块运到中国来") < text.index(comment)

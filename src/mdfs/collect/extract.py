@@ -166,8 +166,10 @@ def _extract(html: str, scoring: LineScoring) -> str:
                 return "\n".join(article) if _mostly_prose("\n".join(article)) else ""
             text = "\n".join(titled)
         elif posts and not thread.is_list and _are_replies(posts, lines[end:]):
-            title = [thread.title] if thread.title and thread.title not in article else []
-            text = "\n".join(title + _once(article + posts))
+            # the replies hang under the article's headline: the heading nearest above it
+            above = lines[: start + lines[start:end].index(region[0])] if region else []
+            headline = [line.text for line in above if _HEADING.match(line.raw)][-1:]
+            text = "\n".join(_once(headline + article + posts))
     if _count_chars(text) < FALLBACK_BELOW_CHARS and not _link_page(lines, scoring):
         fallback = _fallback(html)
         if _mostly_prose(fallback) and _count_chars(fallback) > _count_chars(text):
