@@ -313,3 +313,13 @@ def test_a_repeated_block_after_an_article_is_no_comment_list(shared: Path) -> N
     text = extract_main_text((article / f"{page}.html").read_text(encoding="utf-8"))
     assert "奔跑吧·少年2024年内蒙古自治区棒垒球邀请赛在鄂尔多斯市康巴什区开赛" not in text
     assert char_f1(text, gold[page]["content"]) >= 0.95
+
+
+def test_a_comment_list_of_names_and_dates_adds_nothing() -> None:
+    # 163 (dy): the template that repeats most under "跟贴 19" holds each comment's user name,
+    # place and time, not its words; the article stays alone
+    html, _ = zh_page("http://dy.163.com/v2/article/detail/EFDAIN1E054550F0.html")
+    text = extract_main_text(html)
+    assert "由于京沪高速尤其是江阴大桥由南往北段封闭施工" in text
+    assert "网易北京手机网友" in html and "网易北京手机网友" not in text
+    assert "2019-05-17 20:33:49" not in text

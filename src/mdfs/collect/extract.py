@@ -109,8 +109,10 @@ _REPLIES_HEADING = re.compile(
     rf"\d\s*[条个]?\s*{_REPLIES}|{_REPLIES}\s*[（(\[：:]?\s*\d", re.IGNORECASE
 )
 # ... and when they are replies, not the user names, dates and counts of a comment widget
-# whose bodies were left out: most of their text is in lines with a clause mark, or long ones.
-REPLIES_PROSE_SHARE = 0.5
+# whose bodies were left out: most of their text is in lines with a clause mark (a full stop
+# only before a space or the line's end: "2019.05.17" is a date).
+REPLIES_PUNCTUATED_SHARE = 0.5
+_REPLY_PUNCT = re.compile(r"[，。！？；,!?;]|\.(?:\s|$)")
 
 
 class _Line(NamedTuple):  # a tuple: a page has hundreds of lines, a dataclass costs 4x more
@@ -213,7 +215,8 @@ def _thread_lines(thread: Thread, scoring: LineScoring) -> list[str]:
 
 def _are_replies(posts: list[str], after: list[_Line]) -> bool:
     """The posts are replies to the article: they follow it (``after`` are the page's lines
-    after the article region) under a heading that names them, and read as replies."""
+    after the article region) under a heading that counts them, and most of their text is
+    punctuated, as replies are and user names, dates and vote counts are not."""
     texts = [line.text for line in after]
     try:
         first = texts.index(posts[0])
@@ -222,12 +225,8 @@ def _are_replies(posts: list[str], after: list[_Line]) -> bool:
     heading = texts[max(0, first - REPLIES_HEADING_LINES) : first]
     if not any(_REPLIES_HEADING.search(text) for text in heading):
         return False
-    prose = sum(
-        len(line)
-        for line in posts
-        if len(line) >= THREAD_PROSE_CHARS or _SENTENCE_PUNCT.search(line)
-    )
-    return prose >= REPLIES_PROSE_SHARE * sum(map(len, posts))
+    punctuated = sum(len(line) for line in posts if _REPLY_PUNCT.search(line))
+    return punctuated >= REPLIES_PUNCTUATED_SHARE * sum(map(len, posts))
 
 
 def _once(lines: list[str]) -> list[str]:
