@@ -10,8 +10,8 @@ MDFS was tuned on ("tune") and a part it never was ("held"):
   gold: every post body). Fixed split by hash: a page is "tune" when the first byte of
   sha256(its key) is even.
 - ``zh_forum``: Chinese forum, Q&A and comment-thread pages with gold written for MDFS
-  (``benchmarks/data/zh_forum``, rules in its RULES.md, origins in SOURCES.md). All "held":
-  nothing was tuned on them. Its list pages (gold: no main text) are reported as ``zh_list``.
+  (``benchmarks/data/zh_forum``, rules in its RULES.md, origins in SOURCES.md); split by hash
+  as ``forum`` is. Its list pages (gold: no main text) are reported as ``zh_list``.
 
 Every extractor runs on every page in the same process, one after the other, so the
 ms/page columns (CPU time of the process) and the ratio to resiliparse are side by side.
@@ -80,10 +80,8 @@ def load_gold(folder: Path, kind: str) -> list[Page]:
         entry = gold[path.stem]
         if kind == "article":
             split = "tune" if i % 2 == 0 else "held"
-        elif kind == "forum":
-            split = "tune" if hashlib.sha256(path.stem.encode()).digest()[0] % 2 == 0 else "held"
         else:
-            split = "held"
+            split = "tune" if hashlib.sha256(path.stem.encode()).digest()[0] % 2 == 0 else "held"
         html = path.read_text(encoding="utf-8", errors="replace")
         page_kind = "zh_list" if entry.get("kind") == "list" else kind
         pages.append(Page(page_kind, split, path.stem, entry["url"], html, entry["content"]))

@@ -1,3 +1,5 @@
+import hashlib
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -256,3 +258,68 @@ def test_short_news_flash_survives_the_default_rules() -> None:
         "工作取得积极成效，下一步将着力打造三地综合立体交通网络，实现区域内快速铁路覆盖",
     ]:
         assert rules.keep(Document(id="x", text=text, source="t")) == "too_short"
+
+
+# -- replies under a topic or an article ------------------------------------------------------
+
+ZH_FORUM = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "zh_forum"
+
+
+def zh_page(url: str) -> tuple[str, str]:
+    """A page of the Chinese forum gold set (one of its "tune" half) and its gold text."""
+    key = hashlib.sha256(url.encode()).hexdigest()
+    gold = json.loads((ZH_FORUM / "gold.json").read_text(encoding="utf-8"))[key]["content"]
+    return (ZH_FORUM / "htmls" / f"{key}.html").read_text(encoding="utf-8"), gold
+
+
+def test_replies_with_other_markup_than_the_topic_are_kept() -> None:
+    # V2EX: the topic body is one template (`topic_content`), its 24 replies another
+    # (`reply_content`) under "25 条回复"; the replies do not hold the topic, yet they are its text
+    html, gold = zh_page("https://www.v2ex.com/t/664539")
+    text = extract_main_text(html)
+    assert char_f1(text, gold) >= 0.9
+    firsts = [
+        "百度网盘道歉 将对“用户激励计划”全部用户做取消处理",
+        "4 月 20 日晚间，百度网盘做出回应",
+        "伸手必被捉，当大家白痴么",
+        "怎么才能证明是真的取消，而不是被隐藏",
+    ]
+    positions = [text.find(first) for first in firsts]
+    assert -1 not in positions and positions == sorted(positions)
+    for chrome in ["msn1983aa", "小时", "条回复"]:  # user names, dates, the replies' heading
+        assert chrome not in text
+
+
+def test_comments_under_an_article_are_kept_each_once() -> None:
+    # guancha: the article, then "全部评论 23条"; hot comments are shown again in the full list.
+    # The comments hang under the article's headline, which opens the text.
+    html, gold = zh_page("http://www.guancha.cn/industry-science/2019_09_07_516923.shtml")
+    text = extract_main_text(html)
+    assert char_f1(text, gold) >= 0.9
+    assert text.startswith(
+        "我国集成电路进口突破3000亿美元！魏少军：产业结构扭曲，没将产品作为中心\n"
+    )
+    comment = "高端的芯片做不到，那做些低端、容易一点的吧。"
+    assert html.count(comment) >= 2 and text.count(comment) == 1
+    assert text.index("魏少军指出，全球每生产3块集成电路就有2块运到中国来") < text.index(comment)
+
+
+def test_a_repeated_block_after_an_article_is_no_comment_list(shared: Path) -> None:
+    # gmw: a photo feed of captions follows the article, repeated by one template like
+    # comments, but under no heading that counts replies; the article alone stays
+    article = shared / "data" / "web" / "main_text" / "article" / "htmls"
+    gold = json.loads((article.parent / "gold.json").read_text(encoding="utf-8"))
+    (page,) = [key for key, entry in gold.items() if "content_37319243" in entry["url"]]
+    text = extract_main_text((article / f"{page}.html").read_text(encoding="utf-8"))
+    assert "奔跑吧·少年2024年内蒙古自治区棒垒球邀请赛在鄂尔多斯市康巴什区开赛" not in text
+    assert char_f1(text, gold[page]["content"]) >= 0.95
+
+
+def test_a_comment_list_of_names_and_dates_adds_nothing() -> None:
+    # 163 (dy): the template that repeats most under "跟贴 19" holds each comment's user name,
+    # place and time, not its words; the article stays alone
+    html, _ = zh_page("http://dy.163.com/v2/article/detail/EFDAIN1E054550F0.html")
+    text = extract_main_text(html)
+    assert "由于京沪高速尤其是江阴大桥由南往北段封闭施工" in text
+    assert "网易北京手机网友" in html and "网易北京手机网友" not in text
+    assert "2019-05-17 20:33:49" not in text

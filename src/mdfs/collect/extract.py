@@ -99,6 +99,20 @@ THREAD_DISTINCT_SHARE = 0.5  # of a thread's lines, at least this share are dist
 CLOSING_FOOTER_SHARE = 0.25
 # Below this many characters the primary found no main text: a fallback extractor gets a try.
 FALLBACK_BELOW_CHARS = 50
+# Posts that do not hold the article are its readers' replies (V2EX's replies under the topic,
+# a news site's comment list) when they follow it under a heading that counts them ("24 条回复",
+# "热门评论 7条", "跟贴 19", "12 Comments") within this many lines of the first reply. Sidebars,
+# photo feeds and "related" lists that repeat a template are not headed so.
+REPLIES_HEADING_LINES = 12
+_REPLIES = r"(?:评论|回复|跟贴|跟帖|留言|comments?|repl(?:y|ies)|answers?|responses?)"
+_REPLIES_HEADING = re.compile(
+    rf"\d\s*[条个]?\s*{_REPLIES}|{_REPLIES}\s*[（(\[：:]?\s*\d", re.IGNORECASE
+)
+# ... and when they are replies, not the user names, dates and counts of a comment widget
+# whose bodies were left out: most of their text is in lines with a clause mark (a full stop
+# only before a space or the line's end: "2019.05.17" is a date).
+REPLIES_PUNCTUATED_SHARE = 0.5
+_REPLY_PUNCT = re.compile(r"[，。！？；,!?;]|\.(?:\s|$)")
 
 
 class _Line(NamedTuple):  # a tuple: a page has hundreds of lines, a dataclass costs 4x more
@@ -130,7 +144,8 @@ def _extract(html: str, scoring: LineScoring) -> str:
         html = _drop_scripts(html)[:MAX_HTML_CHARS]
     html = html.replace("\x00", "")  # NULs make some parsers stop early; they are never text
     lines = _render_lines(html)
-    region = _trim_edges(_best_region(lines, scoring), scoring)
+    start, end = _best_span(lines, scoring)
+    region = _trim_edges(lines[start:end], scoring)
     article = [line.text for line in region if not _link_heavy(line, scoring)]
     text = "\n".join(article)
     # Where the region already holds (nearly) all of the page's prose, posts could add
@@ -140,8 +155,9 @@ def _extract(html: str, scoring: LineScoring) -> str:
     may_be_thread = 0 < region_prose < THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
     thread = find_thread(_drop_scripts(html)) if may_be_thread else None
     if thread is not None and len(thread.posts) >= 2:
-        posts = _thread_lines(thread, scoring)
-        if _is_thread(posts, article):
+        titled = _thread_lines(thread, scoring)
+        posts = titled[1:] if thread.title else titled
+        if _is_thread(titled, article):
             if thread.is_list:
                 # The region was a list of titles and teasers: the article, if any, is the
                 # best region of what the list does not hold (a list page keeps none).
@@ -150,7 +166,12 @@ def _extract(html: str, scoring: LineScoring) -> str:
                 region = _trim_edges(_best_region(rest, scoring), scoring)
                 article = [line.text for line in region if not _link_heavy(line, scoring)]
                 return "\n".join(article) if _mostly_prose("\n".join(article)) else ""
-            text = "\n".join(posts)
+            text = "\n".join(titled)
+        elif posts and not thread.is_list and _are_replies(posts, lines[end:]):
+            # the replies hang under the article's headline: the heading nearest above it
+            above = lines[: start + lines[start:end].index(region[0])] if region else []
+            headline = [line.text for line in above if _HEADING.match(line.raw)][-1:]
+            text = "\n".join(_once(headline + article + posts))
     if _count_chars(text) < FALLBACK_BELOW_CHARS and not _link_page(lines, scoring):
         fallback = _fallback(html)
         if _mostly_prose(fallback) and _count_chars(fallback) > _count_chars(text):
@@ -190,6 +211,27 @@ def _thread_lines(thread: Thread, scoring: LineScoring) -> list[str]:
     kept = [thread.title, *kept] if thread.title else kept
     # A share button or a "reply" box repeated under every item of a list page is no thread.
     return kept if len(set(kept)) >= THREAD_DISTINCT_SHARE * len(kept) else []
+
+
+def _are_replies(posts: list[str], after: list[_Line]) -> bool:
+    """The posts are replies to the article: they follow it (``after`` are the page's lines
+    after the article region) under a heading that counts them, and most of their text is
+    punctuated, as replies are and user names, dates and vote counts are not."""
+    texts = [line.text for line in after]
+    try:
+        first = texts.index(posts[0])
+    except ValueError:  # the first post is not after the article: a sidebar or a feed above it
+        return False
+    heading = texts[max(0, first - REPLIES_HEADING_LINES) : first]
+    if not any(_REPLIES_HEADING.search(text) for text in heading):
+        return False
+    punctuated = sum(len(line) for line in posts if _REPLY_PUNCT.search(line))
+    return punctuated >= REPLIES_PUNCTUATED_SHARE * sum(map(len, posts))
+
+
+def _once(lines: list[str]) -> list[str]:
+    """Each line at its first place: a comment list shows its hot replies twice."""
+    return list(dict.fromkeys(lines))
 
 
 def _is_thread(thread: list[str], article: list[str]) -> bool:
@@ -316,7 +358,13 @@ def _line_score(line: _Line, scoring: LineScoring) -> float:
 
 
 def _best_region(lines: list[_Line], scoring: LineScoring) -> list[_Line]:
-    """The contiguous run of lines with the largest total score (Kadane's algorithm)."""
+    start, end = _best_span(lines, scoring)
+    return lines[start:end]
+
+
+def _best_span(lines: list[_Line], scoring: LineScoring) -> tuple[int, int]:
+    """Where the contiguous run of lines with the largest total score starts and ends
+    (Kadane's algorithm)."""
     best_total = running = 0.0
     best = (0, 0)
     start = 0
@@ -326,7 +374,7 @@ def _best_region(lines: list[_Line], scoring: LineScoring) -> list[_Line]:
         running += _line_score(line, scoring)
         if running > best_total:
             best_total, best = running, (start, i + 1)
-    return lines[best[0] : best[1]]
+    return best
 
 
 def _is_edge_noise(line: _Line, scoring: LineScoring) -> bool:
