@@ -6,10 +6,11 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mdfs.cli import main
-from mdfs.evaluate.harness import evaluate_task
+from mdfs.evaluate.harness import chance_accuracy, evaluate_task
 from mdfs.evaluate.lm import Score
 from mdfs.evaluate.task import TASK_NAMES, load_task, read_jsonl
 
@@ -142,23 +143,30 @@ def test_user_mistakes_are_one_line_errors(
     assert last_line.startswith("mdfs eval: error:") and message in last_line
 
 
-def test_random_model_scores_within_a_binomial_interval_of_chance(
+def test_random_model_scores_within_three_standard_errors_of_chance(
     tiny_model_dir: Path, clue_dir: Path, tmp_path: Path
 ) -> None:
     """A seeded sample of the quicker tasks: calibrated scores of random weights stay within
-    three binomial standard deviations of chance (a leaked label or misaligned position
-    moves them far outside)."""
-    output = tmp_path / "report.json"
+    three standard errors of chance, the score of answers in the same shares that ignore the
+    input. The same answers with a label leaked into every other example (the gold answer
+    in place of the model's) are far outside on every task."""
+    output, samples = tmp_path / "report.json", tmp_path / "samples.jsonl"
     tasks = "eprstmt,tnews,ocnli,bustm,csl,cluewsc"
     args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir), "--tasks", tasks]
-    assert main([*args, "--limit", "60", "--output", str(output)]) == 0
+    assert (
+        main([*args, "--limit", "60", "--output", str(output), "--log-samples", str(samples)]) == 0
+    )
     results = json.loads(output.read_text("utf-8"))["tasks"]
+    logged = [json.loads(line) for line in samples.read_text("utf-8").splitlines()]
     assert sorted(results) == sorted(tasks.split(","))
     for name, result in results.items():
-        n, chance = result["examples"], result["chance"]
-        assert n == 60
-        bound = 3 * math.sqrt(chance * (1 - chance) / n)
-        assert abs(result["score"] - chance) <= bound, (name, result, bound)
+        assert result["examples"] == 60
+        assert abs(result["above_chance"]) <= 3, (name, result)
+        gold = np.array([s["gold"] for s in logged if s["task"] == name])
+        answers = np.array([s["scored_prediction"] for s in logged if s["task"] == name])
+        leaked = np.where(np.arange(len(gold)) % 2 == 0, gold, answers)
+        chance, stderr = chance_accuracy(gold, leaked)
+        assert (np.mean(leaked == gold) - chance) / stderr > 3, (name, chance, stderr)
 
 
 @pytest.mark.slow
@@ -170,7 +178,7 @@ def test_random_model_scores_near_chance(
     args = ["eval", "--model", str(tiny_model_dir), "--data-dir", str(clue_dir), "--tasks", "all"]
     assert main([*args, "--limit", "300", "--output", str(output)]) == 0
     for name, result in json.loads(output.read_text("utf-8"))["tasks"].items():
-        assert abs(result["score"] - result["chance"]) < 0.15, (name, result)
+        assert abs(result["above_chance"]) <= 3, (name, result)
         # Uncalibrated, even random weights can follow a surface feature that correlates with
         # the label (EPRSTMT's negative reviews run longer), hence the looser bound.
-        assert abs(result["accuracy"] - result["chance"]) < 0.2, (name, result)
+        assert abs(result["accuracy"] - result["uniform"]) < 0.2, (name, result)

@@ -46,7 +46,9 @@ class TaskResult:
     accuracy: float
     # Only classification tasks are calibrated; None elsewhere.
     accuracy_calibrated: float | None
-    # Expected accuracy of a uniform random guess, and of always answering the commonest label.
+    # What the score is measured against: the expected accuracy of a model that answers with
+    # the same shares of each class (or candidate position) but ignores the input; see
+    # `chance_accuracy`. `majority` is what always answering the commonest label scores.
     chance: float
     majority: float
     unlabelled: int = 0
@@ -54,6 +56,10 @@ class TaskResult:
     # Standard error of the headline score over examples (sample std / sqrt(n), as
     # lm-evaluation-harness reports): the noise of having scored this sample of examples.
     stderr: float = math.nan
+    # The spread of such a model's score around `chance`: the noise the score is judged by.
+    chance_stderr: float = math.nan
+    # Expected accuracy of a uniform random guess (1/K, or the mean 1/candidates).
+    uniform: float = math.nan
     # One record per example (gold, predictions, scores) for --log-samples; not in the report.
     samples: list[dict[str, object]] = field(default_factory=list, repr=False)
 
@@ -62,8 +68,13 @@ class TaskResult:
         """The headline figure: calibrated accuracy where there is one, as Yuan 1.0 reports."""
         return self.accuracy if self.accuracy_calibrated is None else self.accuracy_calibrated
 
+    @property
+    def above_chance(self) -> float:
+        """The score's distance above chance in standard errors (|z| < 2: noise)."""
+        return z_score(self.score, self.chance, self.chance_stderr)
+
     def to_dict(self) -> dict[str, object]:
-        report = {**asdict(self), "score": self.score}
+        report = {**asdict(self), "score": self.score, "above_chance": self.above_chance}
         del report["samples"]
         return report
 
@@ -88,14 +99,15 @@ def evaluate_task(
         predictions = probs.argmax(axis=1)
         scored = calibrated.argmax(axis=1)
         accuracy_calibrated: float | None = calibration.accuracy(calibrated, gold)
-        chance = 1 / len(task.classes)
+        uniform = 1 / len(task.classes)
         scores = calibrated
     else:
         predictions, scores = _choose(lm, task, examples, prefix, bar)
         scored = predictions
         accuracy_calibrated = None
-        chance = float(np.mean([1 / len(task.candidates(e)) for e in examples]))
+        uniform = float(np.mean([1 / len(task.candidates(e)) for e in examples]))
     bar.close()
+    chance, chance_stderr = chance_accuracy(gold, scored)
     labelled = gold[gold >= 0]
     samples = [
         {
@@ -124,8 +136,46 @@ def evaluate_task(
         unlabelled=unlabelled,
         predicted={str(k): v for k, v in sorted(Counter(predictions.tolist()).items())},
         stderr=mean_stderr((scored == gold).astype(float)),
+        chance_stderr=chance_stderr,
+        uniform=uniform,
         samples=samples,
     )
+
+
+def chance_accuracy(gold: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
+    """Expected accuracy of predictions that ignore the input, and its standard error.
+
+    A model that answers k for a share b_k of the examples, whatever they say, is right on a
+    share sum_k a_k b_k of a set whose gold labels have shares a_k: Cohen's (1960) chance
+    agreement, not 1/K. On an imbalanced set (or with an imbalanced model) the two differ:
+    always answering the commonest label scores its share, with nothing learnt. So the
+    score is measured against this, the null of a permutation test: over every reordering
+    of the predictions against the examples, the accuracy has this mean and the variance
+    (p + p^2 - sum_k a_k b_k (a_k + b_k)) / (n - 1), with p the chance (the exact form of
+    the null variance of Fleiss, Cohen and Everitt 1969). A model that uses the input
+    scores several of these standard errors above; one that ignores it stays within about
+    two. An unlabelled example (gold -1) matches no prediction.
+    """
+    n = len(gold)
+    if n < 2:
+        return math.nan, math.nan
+    classes = np.unique(predicted)
+    gold_share = np.array([np.mean(gold == k) for k in classes])
+    predicted_share = np.array([np.mean(predicted == k) for k in classes])
+    both = gold_share * predicted_share
+    chance = float(both.sum())
+    variance = chance + chance * chance - float((both * (gold_share + predicted_share)).sum())
+    return chance, math.sqrt(max(variance, 0.0) / (n - 1))
+
+
+def z_score(score: float, chance: float, stderr: float) -> float:
+    """(score - chance) / stderr; 0 where there is no spread and the score is chance itself
+    (a model that always gives the same answer scores exactly its chance)."""
+    if stderr > 0:
+        return (score - chance) / stderr
+    if math.isclose(score, chance, abs_tol=1e-9):
+        return 0.0
+    return math.nan if math.isnan(stderr) else math.copysign(math.inf, score - chance)
 
 
 def mean_stderr(values: np.ndarray) -> float:
@@ -189,7 +239,7 @@ def evaluate(
 ) -> dict[str, object]:
     """Evaluate several tasks; returns the report written as JSON by `mdfs eval`.
 
-    The average's standard error treats the tasks' samples as independent:
+    The average's standard errors treat the tasks' samples as independent:
     sqrt(sum of squared task errors) / number of tasks. With `log_samples`, every example's
     gold answer, predictions and scores are written there as JSON lines.
     """
@@ -212,7 +262,9 @@ def evaluate(
             for result in results.values():
                 for sample in result.samples:
                     out.write(json.dumps(sample, ensure_ascii=False) + "\n")
-    errors = [r.stderr for r in results.values()]
+    score = _mean([r.score for r in results.values()])
+    chance = _mean([r.chance for r in results.values()])
+    chance_stderr = _stderr_of_average([r.chance_stderr for r in results.values()])
     return {
         "split": split,
         "shots": shots,
@@ -220,10 +272,13 @@ def evaluate(
         "limit": limit,
         "tasks": {name: r.to_dict() for name, r in results.items()},
         "average": {
-            "score": _mean([r.score for r in results.values()]),
+            "score": score,
             "accuracy": _mean([r.accuracy for r in results.values()]),
-            "stderr": math.sqrt(sum(e * e for e in errors)) / len(errors) if errors else math.nan,
-            "chance": _mean([r.chance for r in results.values()]),
+            "stderr": _stderr_of_average([r.stderr for r in results.values()]),
+            "chance": chance,
+            "chance_stderr": chance_stderr,
+            "above_chance": z_score(score, chance, chance_stderr),
+            "majority": _mean([r.majority for r in results.values()]),
         },
     }
 
@@ -232,23 +287,41 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
+def _stderr_of_average(errors: list[float]) -> float:
+    """Standard error of a mean over tasks whose samples are independent."""
+    return math.sqrt(sum(e * e for e in errors)) / len(errors) if errors else math.nan
+
+
 def format_table(report: dict[str, object]) -> str:
-    """A plain-text table of the report, one task a row and the average last."""
+    """A plain-text table of the report, one task a row, the average, then what the columns mean."""
     tasks: dict[str, dict[str, object]] = report["tasks"]  # type: ignore[assignment]
     average: dict[str, float] = report["average"]  # type: ignore[assignment]
     lines = [
         f"{'task':<9} {'examples':>8} {'acc':>7} {'acc_cal':>7} {'score':>7} {'± se':>7} "
-        f"{'chance':>7}"
+        f"{'chance':>7} {'z':>6} {'majority':>8}"
     ]
     for name, r in tasks.items():
         calibrated = r["accuracy_calibrated"]
         lines.append(
             f"{name:<9} {r['examples']:>8} {r['accuracy']:>7.4f} "
             f"{'-' if calibrated is None else f'{calibrated:.4f}':>7} "
-            f"{r['score']:>7.4f} {r.get('stderr', math.nan):>7.4f} {r['chance']:>7.4f}"
+            f"{r['score']:>7.4f} {_get(r, 'stderr'):>7.4f} {r['chance']:>7.4f} "
+            f"{_get(r, 'above_chance'):>+6.1f} {r['majority']:>8.4f}"
         )
     lines.append(
         f"{'average':<9} {'':>8} {average['accuracy']:>7.4f} {'':>7} {average['score']:>7.4f}"
-        f" {average.get('stderr', math.nan):>7.4f} {average.get('chance', math.nan):>7.4f}"
+        f" {_get(average, 'stderr'):>7.4f} {_get(average, 'chance'):>7.4f}"
+        f" {_get(average, 'above_chance'):>+6.1f} {_get(average, 'majority'):>8.4f}"
     )
+    lines += [
+        "score: calibrated accuracy where calibrated; chance: what a model answering with the",
+        "same shares of each label but ignoring the input would score; z: (score - chance) in",
+        "standard errors of chance, within ±2 is noise; majority: always the commonest label",
+    ]
     return "\n".join(lines)
+
+
+def _get(result: dict[str, object], key: str) -> float:
+    # Reports written before a figure was added lack it.
+    value = result.get(key)
+    return math.nan if value is None else float(value)  # type: ignore[arg-type]
