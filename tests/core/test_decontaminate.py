@@ -64,6 +64,10 @@ def step() -> Decontaminate:
 
 @pytest.fixture(scope="module")
 def corpus() -> tuple[list[Document], dict[str, dict]]:
+    return planted_corpus()
+
+
+def planted_corpus() -> tuple[list[Document], dict[str, dict]]:
     """News articles, three of them with a FewCLUE sentence planted as a line of their own."""
     normalize = Normalize()
     normalize.ensure_setup()
@@ -161,3 +165,51 @@ def test_missing_evaluation_file_is_a_one_line_error(tmp_path: Path):
         parse_recipe({"steps": [{"decontaminate": {"files": [str(tmp_path / "none.jsonl")]}}]})
     with pytest.raises(UserError, match="no FewCLUE task files"):
         parse_recipe({"steps": [{"decontaminate": {"fewclue": str(tmp_path)}}]})
+
+
+def write_run_inputs(documents: list[Document], folder: Path) -> tuple[Path, Path]:
+    """The articles as two JSONL files (two shards) and a recipe: normalize, decontaminate."""
+    inputs = folder / "inputs"
+    inputs.mkdir(parents=True)
+    for part in range(2):
+        with (inputs / f"part-{part}.jsonl").open("w", encoding="utf-8") as out:
+            for document in documents[part::2]:
+                out.write(json.dumps({"id": document.id, "text": document.text}) + "\n")
+    recipe = folder / "recipe.json"  # JSON is YAML
+    recipe.write_text(
+        json.dumps({"steps": ["normalize", {"decontaminate": {"fewclue": str(FEWCLUE)}}]})
+    )
+    return inputs, recipe
+
+
+def assert_planted_removed(output: Path, documents: list[Document], planted: dict) -> None:
+    """Exactly the planted documents are in removed/, each naming the item it matched."""
+    from tests.conftest import read_parts
+
+    removed = {r["id"]: r for r in read_parts(output / "removed")}
+    assert set(removed) == set(planted)
+    kept = {r["id"] for r in read_parts(output / "corpus")}
+    assert kept == {d.id for d in documents} - set(planted)
+    for doc_id, record in removed.items():
+        assert (record["removed_by"], record["reason"]) == ("decontaminate", REASON)
+        source = planted[doc_id]
+        wanted = {
+            "benchmark": f"fewclue/{source['task']}",
+            "split": source["split"],
+            "id": str(source["record"]["id"]),
+        }
+        assert wanted in record["meta"][REASON]["matches"]
+    report = json.loads((output / "report.json").read_text())
+    step = next(s for s in report["steps"] if s["name"] == "decontaminate")
+    assert step["removed"] == {REASON: len(planted)}
+
+
+def test_mdfs_run_removes_the_planted_documents(corpus, tmp_path: Path):
+    from mdfs.cli import main
+
+    documents, planted = corpus
+    inputs, recipe = write_run_inputs(documents, tmp_path)
+    output = tmp_path / "out"
+    args = ["run", str(inputs), "--output", str(output), "--recipe", str(recipe)]
+    assert main([*args, "--workers", "2"]) == 0
+    assert_planted_removed(output, documents, planted)

@@ -284,3 +284,18 @@ def test_annotated_parquet_run_equals_the_local_engines(
         )
     assert runs["spark"] == runs["local"]
     assert any(json.loads(meta)["removed_by"] for _, _, meta in runs["spark"])
+
+
+def test_decontaminate_on_spark_removes_the_planted_documents(engine, tmp_path: Path) -> None:
+    from tests.core.test_decontaminate import (
+        assert_planted_removed,
+        planted_corpus,
+        write_run_inputs,
+    )
+
+    documents, planted = planted_corpus()
+    inputs, recipe = write_run_inputs(documents, tmp_path)
+    output = tmp_path / "spark"
+    args = ["run", str(inputs), "--output", str(output), "--recipe", str(recipe)]
+    assert main([*args, "--engine", "spark", "--master", "local[2]"]) == 0
+    assert_planted_removed(output, documents, planted)
