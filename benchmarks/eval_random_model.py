@@ -2,8 +2,10 @@
 
 A model that knows nothing must score near chance on every task; a harness bug (a label
 leaking into the prompt, scores read at the wrong positions) shows as a task far from it.
-Chance is 1/K; `majority` is the share of the commonest label, which a model that always
-answers the same class scores instead.
+`chance` is what answers in the model's own label shares would score if they ignored the
+input, and `z` the score's distance from it in standard errors (`chance_accuracy` in
+`mdfs.evaluate.harness`); `uniform` is 1/K, and `majority` the share of the commonest label,
+what always answering it scores.
 
     python benchmarks/eval_random_model.py [--data-dir DIR] [--seeds 0 1 ...] [--shots K]
 """
@@ -81,24 +83,30 @@ def main() -> None:
 
     print(
         f"random GPT-2 (2 layers, d=64), FewCLUE dev_few_all, {args.shots}-shot, "
-        f"model seeds {args.seeds}; accuracy as mean ± std over seeds"
+        f"model seeds {args.seeds}; accuracy, score and chance as mean ± std over seeds, "
+        "z for each seed"
     )
-    print("| task | examples | chance | majority | accuracy | calibrated |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name in TASK_NAMES:
-        rows = [r["tasks"][name] for r in reports]  # type: ignore[index]
-        first = rows[0]
-        acc = np.array([r["accuracy"] for r in rows])
-        cal = [r["accuracy_calibrated"] for r in rows]
-        cal_text = "-" if cal[0] is None else f"{np.mean(cal):.3f} ± {np.std(cal):.3f}"
+    print("| task | examples | uniform | majority | accuracy | score | chance | z |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    rows = {name: [r["tasks"][name] for r in reports] for name in TASK_NAMES}  # type: ignore[index]
+    rows["average"] = [{**r["average"], "examples": ""} for r in reports]  # type: ignore[dict-item]
+    for name, results in rows.items():
+        first = results[0]
+        z = " ".join(f"{r['above_chance']:+.1f}" for r in results)
+        uniform = "" if name == "average" else f"{first['uniform']:.3f}"
         print(
-            f"| {name} | {first['examples']} | {first['chance']:.3f} | {first['majority']:.3f} "
-            f"| {acc.mean():.3f} ± {acc.std():.3f} | {cal_text} |"
+            f"| {name} | {first['examples']} | {uniform} | {first['majority']:.3f} "
+            f"| {_spread(results, 'accuracy')} | {_spread(results, 'score')} "
+            f"| {_spread(results, 'chance')} | {z} |"
         )
-    chance = np.mean([reports[0]["tasks"][n]["chance"] for n in TASK_NAMES])  # type: ignore[index]
-    score = np.mean([r["average"]["score"] for r in reports])  # type: ignore[index]
-    print(f"| average | | {chance:.3f} | | | score {score:.3f} |")
     print(f"{len(args.seeds)} model(s) x 9 tasks in {elapsed:.0f} s, {args.threads} CPU thread(s)")
+
+
+def _spread(results: list[dict], key: str) -> str:
+    values = np.array([r[key] for r in results], dtype=float)
+    return (
+        f"{values.mean():.3f}" if len(values) == 1 else f"{values.mean():.3f} ± {values.std():.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import random
 import tempfile
@@ -128,7 +127,7 @@ def main() -> None:
     print(
         f"| task | examples | scored | batched s | CPU s | ex/s | all{projected} s "
         "| previous ex/s | batched ex/s | same-sample speed-up | max Δ log-prob/token "
-        "| score ± se | chance | Δ/se |"
+        "| score ± se | chance | z |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     total = total_cpu = previous = 0.0
@@ -136,13 +135,12 @@ def main() -> None:
         n = result.examples
         total, total_cpu = total + size * wall / n, total_cpu + size * cpu / n
         previous += size * old_wall / k
-        # No spread (every example wrong, or right) gives no standard error to compare with.
-        gap = abs(result.score - result.chance) / result.stderr if result.stderr > 0 else math.inf
         print(
             f"| {name} | {size} | {n} | {wall:.0f} | {cpu:.0f} | {n / wall:.1f} "
             f"| {size * wall / n:.0f} | {k / old_wall:.1f} | {k / new_wall:.1f} "
             f"| {old_wall / new_wall:.1f}x | {per_token:.1e} "
-            f"| {result.score:.3f} ± {result.stderr:.3f} | {result.chance:.3f} | {gap:.1f} |"
+            f"| {result.score:.3f} ± {result.stderr:.3f} | {result.chance:.3f} "
+            f"| {result.above_chance:+.1f} |"
         )
     examples = sum(r[1] for r in rows)
     print(
