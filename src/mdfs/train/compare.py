@@ -173,9 +173,11 @@ def format_comparison(runs: dict[str, dict]) -> str:
         )
     lines += [
         "",
-        "CLUE score ± standard error (calibrated accuracy where calibrated); '~': the",
-        "difference is within two standard errors of the difference (noise)",
-        f"{'task':<10} {'score A':>15} {'score B':>15} {'B - A':>8}   {'chance':>6}",
+        "CLUE score ± standard error (calibrated accuracy where calibrated); z: how many",
+        "standard errors the score is above chance (answers in the model's own label shares",
+        "that ignore the input), within ±2 is noise; '~': B - A is within two standard errors",
+        "of the difference (noise)",
+        f"{'task':<10} {'score A':>15} {'z A':>5} {'score B':>15} {'z B':>5} {'B - A':>8}",
     ]
     tasks = sorted(set(a["eval"]["tasks"]) | set(b["eval"]["tasks"]))
     rows = [(t, _result(a, t), _result(b, t)) for t in tasks]
@@ -185,8 +187,9 @@ def format_comparison(runs: dict[str, dict]) -> str:
         se_a, se_b = _number(ra, "stderr"), _number(rb, "stderr")
         noise = abs(score_b - score_a) < 2 * math.hypot(se_a, se_b)
         lines.append(
-            f"{name:<10} {score_a:>7.4f} ± {se_a:.3f} {score_b:>7.4f} ± {se_b:.3f}"
-            f" {score_b - score_a:>+8.4f}{' ~' if noise else '  '} {_number(ra, 'chance'):>6.3f}"
+            f"{name:<10} {score_a:>7.4f} ± {se_a:.3f} {_number(ra, 'above_chance'):>+5.1f}"
+            f" {score_b:>7.4f} ± {se_b:.3f} {_number(rb, 'above_chance'):>+5.1f}"
+            f" {score_b - score_a:>+8.4f}{' ~' if noise else ''}"
         )
     return "\n".join(lines)
 
@@ -196,6 +199,6 @@ def _result(run: dict, task: str) -> dict:
 
 
 def _number(result: dict, key: str) -> float:
-    # "score", "stderr" and "chance" may be absent from older reports.
+    # "score", "stderr" and "above_chance" may be absent from older reports.
     value = result.get(key)
     return float(value) if value is not None else math.nan
