@@ -152,9 +152,9 @@ def chance_accuracy(gold: np.ndarray, predicted: np.ndarray) -> tuple[float, flo
     score is measured against this, the null of a permutation test: over every reordering
     of the predictions against the examples, the accuracy has this mean and the variance
     (p + p^2 - sum_k a_k b_k (a_k + b_k)) / (n - 1), with p the chance (the exact form of
-    the null variance of Fleiss, Cohen and Everitt 1969). A model that uses the input
-    scores several of these standard errors above; one that ignores it stays within about
-    two. An unlabelled example (gold -1) matches no prediction.
+    the null variance of Fleiss, Cohen and Everitt 1969). A model that ignores the input
+    stays within about two of these standard errors; one that reads it, on enough examples,
+    lands above. An unlabelled example (gold -1) matches no prediction.
     """
     n = len(gold)
     if n < 2:
