@@ -159,13 +159,11 @@ def chance_accuracy(gold: np.ndarray, predicted: np.ndarray) -> tuple[float, flo
     n = len(gold)
     if n < 2:
         return math.nan, math.nan
-    classes = np.unique(predicted)
-    gold_share = np.array([np.mean(gold == k) for k in classes])
-    predicted_share = np.array([np.mean(predicted == k) for k in classes])
-    both = gold_share * predicted_share
-    chance = float(both.sum())
-    variance = chance + chance * chance - float((both * (gold_share + predicted_share)).sum())
-    return chance, math.sqrt(max(variance, 0.0) / (n - 1))
+    # In whole counts (a_k = g_k / n, b_k = m_k / n), so that a spread of zero is exactly zero.
+    counts = [(int(np.sum(gold == k)), int(np.sum(predicted == k))) for k in np.unique(predicted)]
+    agree = sum(g * m for g, m in counts)
+    spread = agree * n * n + agree * agree - n * sum(g * m * (g + m) for g, m in counts)
+    return agree / (n * n), math.sqrt(spread / (n - 1)) / (n * n)
 
 
 def z_score(score: float, chance: float, stderr: float) -> float:
