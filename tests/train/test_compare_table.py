@@ -12,10 +12,14 @@ def run(corpus: str, loss: float, tnews: tuple[float, float, float]) -> dict:
         "split": {"train": 90, "heldout": 10},
         "summary": {
             "tokens": 4096,
-            "heldout": {"reference": {"tokens": 512, "loss": loss, "bits_per_char": loss / 2}},
+            "heldout": {
+                name: {"tokens": 512, "loss": loss, "bits_per_char": loss / 2}
+                for name in ("reference", "A", "B")
+            },
         },
         "eval": {
             "tasks": {
+                "csldcp": {"score": 0.0, "stderr": 0.0, "above_chance": 0.0},
                 "eprstmt": {"score": 0.55, "stderr": 0.04, "above_chance": 1.2},
                 "tnews": {"score": score, "stderr": stderr, "above_chance": above_chance},
             },
@@ -40,7 +44,7 @@ def test_differences_within_noise_are_marked_and_z_shown_for_both() -> None:
     rows = {
         line.split()[0]: line.split()
         for line in lines
-        if line.startswith(("eprstmt", "tnews", "average"))
+        if line.startswith(("csldcp", "eprstmt", "tnews", "average"))
     }
     # Equal scores: within noise. TNEWS: 0.10 apart, eight times the difference's error.
     assert rows["eprstmt"] == ["eprstmt", "0.5500", "±", "0.040", "+1.2", "0.5500", "±", "0.040",
@@ -48,3 +52,5 @@ def test_differences_within_noise_are_marked_and_z_shown_for_both() -> None:
     assert rows["tnews"] == ["tnews", "0.1000", "±", "0.010", "+0.5", "0.2000", "±", "0.012",
                              "+9.8", "+0.1000"]  # fmt: skip
     assert rows["average"][-1] == "~"
+    assert rows["csldcp"][-1] == "~"  # both wrong on every example: no difference at all
+    assert any(line.startswith("A held out") for line in lines)

@@ -149,9 +149,10 @@ def format_comparison(runs: dict[str, dict]) -> str:
     for label, run in runs.items():
         if "decontamination" in run:
             d = run["decontamination"]
+            removed = ", ".join(f"{reason} {n}" for reason, n in d["removed"].items())
             lines.append(
                 f"{label} decontaminated: {d['documents_in']} documents in, "
-                f"{d['documents_kept']} kept ({d['removed']})"
+                f"{d['documents_kept']} kept" + (f" ({removed})" if removed else "")
             )
         if "split" in run:
             split = run["split"]
@@ -167,8 +168,10 @@ def format_comparison(runs: dict[str, dict]) -> str:
     for name in heldout_a:
         ha, hb = heldout_a[name], heldout_b.get(name, {})
         loss_a, loss_b = _number(ha, "loss"), _number(hb, "loss")
+        # "A" and "B" are the held-out slices of the two corpora.
+        label = f"{name} held out" if name in runs else name
         lines.append(
-            f"{name:<12} {ha['tokens']:>8} {loss_a:>8.4f} {loss_b:>8.4f} {loss_b - loss_a:>+8.4f}"
+            f"{label:<12} {ha['tokens']:>8} {loss_a:>8.4f} {loss_b:>8.4f} {loss_b - loss_a:>+8.4f}"
             f"   {_number(ha, 'bits_per_char'):>7.3f} {_number(hb, 'bits_per_char'):>7.3f}"
         )
     lines += [
@@ -185,7 +188,8 @@ def format_comparison(runs: dict[str, dict]) -> str:
     for name, ra, rb in rows:
         score_a, score_b = _number(ra, "score"), _number(rb, "score")
         se_a, se_b = _number(ra, "stderr"), _number(rb, "stderr")
-        noise = abs(score_b - score_a) < 2 * math.hypot(se_a, se_b)
+        # `<=`: equal scores with no spread (every example wrong in both) are noise too.
+        noise = abs(score_b - score_a) <= 2 * math.hypot(se_a, se_b)
         lines.append(
             f"{name:<10} {score_a:>7.4f} ± {se_a:.3f} {_number(ra, 'above_chance'):>+5.1f}"
             f" {score_b:>7.4f} ± {se_b:.3f} {_number(rb, 'above_chance'):>+5.1f}"
