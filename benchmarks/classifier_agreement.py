@@ -62,7 +62,7 @@ def compare(title: str, probabilities: dict[str, np.ndarray]) -> None:
         other = probabilities[name]
         changed = int((other.argmax(axis=1) != reference.argmax(axis=1)).sum())
         delta = float(np.abs(other - reference).max())
-        print(f"{title:<44}{name:<6}{changed:>5} of {len(reference):<6}{delta:>14.2e}")
+        print(f"{title:<48}{name:<6}{changed:>5} of {len(reference):<6}{delta:>14.2e}")
 
 
 def decisions(texts: list[str], urls: list[str | None]) -> dict[str, list[str]]:
@@ -93,7 +93,7 @@ def compare_decisions(title: str, verdicts: dict[str, list[str]]) -> None:
         ]
         shown = f"  ({', '.join(changed)})" if changed else ""
         print(
-            f"{title:<44}{name:<6}{len(changed):>5} of {len(verdicts['plain']):<6}{'':>14}{shown}"
+            f"{title:<48}{name:<6}{len(changed):>5} of {len(verdicts['plain']):<6}{'':>14}{shown}"
         )
 
 
@@ -104,7 +104,7 @@ def main() -> None:
     data = shared_folder() / "data"
     hand = [json.loads(line) for line in DEV_LABELS.read_text("utf-8").splitlines() if line]
     texts, urls = [i["text"] for i in hand], [i.get("url") for i in hand]
-    print(f"{'set (against plain)':<44}{'path':<6}{'labels changed':>14}{'max |delta p|':>14}")
+    print(f"{'set (against plain)':<48}{'path':<6}{'labels changed':>14}{'max |delta p|':>14}")
     paths = scorers()
     compare(
         "hand-labelled dev set, classifier",
