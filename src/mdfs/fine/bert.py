@@ -300,6 +300,17 @@ class BertScorer:
 
     Texts are sorted by length so each batch pads only to its own longest member, which on
     web text (short menus next to long paragraphs) saves most of the compute.
+
+    The classifier reads only the [CLS] position of the last layer, so that layer computes
+    only it: every position still gives the keys and values [CLS] attends to, but the query,
+    the attention output and the feed-forward block (most of a layer) run on one
+    position instead of all. The result is the full forward pass's, up to float rounding
+    (`tests/fine/test_bert_scorer.py`); the shipped model has two layers, so this saves
+    nearly half of its compute.
+
+    `quantize` runs the Linear layers in int8 (PyTorch dynamic quantisation, CPU only):
+    faster again, but probabilities move by a few hundredths (benchmarks/README.md), so it
+    is an option, not the default.
     """
 
     def __init__(
@@ -309,34 +320,72 @@ class BertScorer:
         batch_size: int = 64,
         max_length: int = 512,
         threads: int = 0,
+        quantize: bool = False,
     ) -> None:
         import torch
-        from transformers import AutoModelForSequenceClassification
+        from transformers import AutoModelForSequenceClassification, BertForSequenceClassification
 
         if device == "cpu":
             set_threads(threads)
         elif device.startswith("cuda") and not torch.cuda.is_available():
             raise UserError(f"device {device} requested but CUDA is not available")
+        if quantize and device != "cpu":
+            raise UserError(f"quantize runs on the CPU only, not on {device}")
         path = Path(model_dir)
         if not path.is_dir() or not (path / "config.json").is_file():
             raise UserError(f"model directory {model_dir} does not exist or has no config.json")
         self.tokenizer = load_tokenizer(path)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            str(path), dtype=torch.float32
-        )
-        self.model.eval().to(device)
+        model = AutoModelForSequenceClassification.from_pretrained(str(path), dtype=torch.float32)
+        if not isinstance(model, BertForSequenceClassification):
+            raise UserError(f"model {model_dir} is a {type(model).__name__}, not a BERT classifier")
+        model.eval().to(device)
         if device.startswith("cuda"):
-            self.model.half()  # tensor cores; class probabilities need no more precision
-        labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+            model.half()  # tensor cores; class probabilities need no more precision
+        if quantize:
+            model = _quantized(model)
+        labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         if sorted(labels) != sorted(LABELS):
             raise UserError(f"model {model_dir} predicts {labels}, not {list(LABELS)}")
         self.columns = [labels.index(label) for label in LABELS]
         self.device = device
         self.batch_size = batch_size
         # positions past the trained length have random embeddings: truncate to it
-        trained = getattr(self.model.config, "mdfs_trained_length", None)
-        limit = trained or self.model.config.max_position_embeddings
+        trained = getattr(model.config, "mdfs_trained_length", None)
+        limit = trained or model.config.max_position_embeddings
         self.max_length = min(max_length, limit)
+        # The encoder below its last layer runs as transformers runs it (embeddings, mask,
+        # attention kernel); the last layer, the pooler and the head are run by `logits`.
+        self.last_layer = model.bert.encoder.layer[-1]
+        model.bert.encoder.layer = model.bert.encoder.layer[:-1]
+        self.pooler, model.bert.pooler = model.bert.pooler, None
+        self.lower_layers = model.bert
+        self.classifier = model.classifier
+
+    def logits(self, batch: Any) -> Any:
+        """Logits of a tokenized batch: the lower layers, then [CLS] through the last one."""
+        import torch
+
+        hidden = self.lower_layers(**batch).last_hidden_state
+        attention = self.last_layer.attention.self
+        size, heads = len(hidden), attention.num_attention_heads
+
+        def by_head(states: torch.Tensor) -> torch.Tensor:
+            return states.view(size, -1, heads, attention.attention_head_size).transpose(1, 2)
+
+        cls = hidden[:, :1]
+        keep = batch["attention_mask"].bool()[:, None, None, :]  # padding is not attended
+        context = torch.nn.functional.scaled_dot_product_attention(
+            by_head(attention.query(cls)),
+            by_head(attention.key(hidden)),
+            by_head(attention.value(hidden)),
+            attn_mask=keep,
+            scale=attention.scaling,
+        )
+        attended = self.last_layer.attention.output(
+            context.transpose(1, 2).reshape(size, 1, -1), cls
+        )
+        top = self.last_layer.feed_forward_chunk(attended)
+        return self.classifier(self.pooler(top))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         import torch
@@ -355,7 +404,18 @@ class BertScorer:
                     padding=True,
                     return_tensors="pt",
                 ).to(self.device)
-                logits = self.model(**batch).logits.float()
-                probabilities = torch.softmax(logits, dim=-1)[:, self.columns]
-                result[rows] = probabilities.cpu().numpy()
+                probabilities = torch.softmax(self.logits(batch).float(), dim=-1)
+                result[rows] = probabilities[:, self.columns].cpu().numpy()
         return result
+
+
+def _quantized(model: Any) -> Any:
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        # torch 2.13 points eager quantisation users to torchao; the API still works and
+        # torchao is one more heavy dependency for the same int8 kernels
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

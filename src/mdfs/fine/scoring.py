@@ -37,6 +37,7 @@ def load_scorer(
     batch_size: int = 64,
     max_length: int = 512,
     threads: int = 0,
+    quantize: bool = False,
 ) -> Scorer:
     if backend not in BACKENDS:
         raise UserError(f"backend {backend!r} is not one of {list(BACKENDS)}")
@@ -47,7 +48,9 @@ def load_scorer(
     if backend == "bert":
         from mdfs.fine.bert import BertScorer
 
-        return BertScorer(path, device, batch_size, max_length, threads)
+        return BertScorer(path, device, batch_size, max_length, threads, quantize)
+    if quantize:
+        raise UserError("quantize applies to the bert backend only")
     from mdfs.fine.fasttext_model import FastTextScorer
 
     return FastTextScorer(path)

@@ -70,14 +70,21 @@ class QualityClassifier(Step):
     batch_size: int = Field(64, gt=0)  # segments per forward pass
     max_length: int = Field(512, gt=0)  # tokens per segment (BERT)
     device: str = "cpu"  # cpu, cuda, cuda:1 ...
-    threads: int = Field(0, ge=0)  # torch CPU threads; 0: every core this process may use
+    threads: int = Field(0, ge=0)  # torch CPU threads; 0: one in a worker, else all cores
+    quantize: bool = False  # int8 Linear layers (CPU): faster, probabilities move a little
     annotate_only: bool = False  # keep every document, unchanged; only record the scores
 
     _scorer: Scorer | None = PrivateAttr(default=None)
 
     def setup(self) -> None:
         self._scorer = load_scorer(
-            self.model, self.backend, self.device, self.batch_size, self.max_length, self.threads
+            self.model,
+            self.backend,
+            self.device,
+            self.batch_size,
+            self.max_length,
+            self.threads,
+            self.quantize,
         )
 
     def run(self, documents: Iterable[Document]) -> Iterator[Document | Removed]:
