@@ -75,7 +75,8 @@ class Boilerplate(Mapper):
         items = [item for item in _SEPARATORS.split(lowered) if item]
         if not items:
             return False
-        if all(item in self._ui_words for item in items):
+        ui_words = self._ui_words  # a private attribute costs a pydantic __getattr__ call
+        if all(item in ui_words for item in items):
             return True
         if len(items) >= self.menu_min_items and not SENTENCE_END.search(line):
             mean = sum(len(item) for item in items) / len(items)
