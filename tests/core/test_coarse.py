@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from mdfs.coarse import rules
 from mdfs.coarse.boilerplate import Boilerplate
 from mdfs.coarse.keywords import Keywords
 from mdfs.coarse.language import Language
@@ -94,6 +96,24 @@ def test_rules(shared: Path) -> None:
     assert rules.keep(doc(spam)) == "duplicate_lines"
     assert repeated_ngram_char_fraction("一二三四五六七八九十" * 5, 5) == 1.0
     assert repeated_ngram_char_fraction("北京是中华人民共和国的首都", 5) == 0.0
+
+
+def test_repeated_ngrams_by_hash_equal_counting_strings(
+    shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hashed grams give the string count's fraction, and so does a hash that collides
+    everywhere (every gram hashes to 0: the strings decide)."""
+    paragraphs = [p for p in wikipedia_paragraphs(shared) if len(p) > 300][:20]
+    texts = [
+        *paragraphs,
+        "\n".join([*paragraphs[:3], paragraphs[0]]),
+        "一二三四五六七八九十" * 5 + "北京是首都",
+    ]
+    exact = [rules._repeated_ngram_char_fraction_exact("".join(t.split()), 13) for t in texts]
+    assert [repeated_ngram_char_fraction(t, 13) for t in texts] == exact
+    assert 0 < exact[-2] < 1 and 0 < exact[-1] < 1
+    monkeypatch.setattr(rules, "_gram_multipliers", lambda n: np.zeros(n, dtype=np.uint64))
+    assert [repeated_ngram_char_fraction(t, 13) for t in texts] == exact
 
 
 def test_keywords(shared: Path) -> None:

@@ -51,13 +51,19 @@ class Boilerplate(Mapper):
     min_run: int = Field(3, gt=1)
 
     _ui_words: frozenset[str] = PrivateAttr(default=frozenset())
+    _markers: tuple[str, ...] = PrivateAttr(default=())
 
     def model_post_init(self, context: object) -> None:
-        self._ui_words = frozenset(self.ui_words)  # looked up for every line of every page
+        # looked up for every line of every page: a set, and a tuple that startswith() tries
+        # all at once (the generator below then runs only on the few lines that have one)
+        self._ui_words = frozenset(self.ui_words)
+        self._markers = tuple(self.markers)
 
     def is_furniture(self, line: str) -> bool:
         lowered = line.lower().lstrip("【[（(「『 ")
-        marker = next((m for m in self.markers if lowered.startswith(m)), None)
+        marker = None
+        if lowered.startswith(self._markers):
+            marker = next(m for m in self.markers if lowered.startswith(m))
         if marker is not None:
             # a marker opening a link list is furniture however long
             if marker in ("友情链接", "友链", "相关链接"):
@@ -69,7 +75,8 @@ class Boilerplate(Mapper):
         items = [item for item in _SEPARATORS.split(lowered) if item]
         if not items:
             return False
-        if all(item in self._ui_words for item in items):
+        ui_words = self._ui_words  # a private attribute costs a pydantic __getattr__ call
+        if all(item in ui_words for item in items):
             return True
         if len(items) >= self.menu_min_items and not SENTENCE_END.search(line):
             mean = sum(len(item) for item in items) / len(items)

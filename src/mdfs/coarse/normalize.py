@@ -31,8 +31,8 @@ _DOMAIN_DOT = re.compile(r"。(?<=[A-Za-z0-9]。)(?=[a-z])")
 # ASCII punctuation between Chinese characters is a half-width slip: 你好,世界 → 你好，世界
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _HALFWIDTH_PUNCT = {",": "，", "?": "？", "!": "！", ":": "：", ";": "；"}
-_HALFWIDTH_NEAR_CJK = re.compile(  # the punctuation first, for the same reason
-    rf"([,?!:;])(?<={_CJK}[,?!:;])(?=\s*(?:{_CJK}|$))|([,?!:;])(?<=[^\d\s][,?!:;])(?={_CJK})",
+_HALFWIDTH_NEAR_CJK = re.compile(  # the punctuation first, once, for the same reason
+    rf"[,?!:;](?:(?<={_CJK}[,?!:;])(?=\s*(?:{_CJK}|$))|(?<=[^\d\s][,?!:;])(?={_CJK}))",
     re.M,
 )
 

@@ -19,6 +19,16 @@ QQ = re.compile(r"(?i)(?<![a-z])(?:qq|扣扣|企鹅)(?:号码?|号|群)?\s*[:：
 IPV4 = re.compile(
     r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\d.])"
 )
+# What a match of each pattern must hold, found by a search the regex engine runs fast (from a
+# literal or a character class; the patterns open with a lookbehind, which it tries at every
+# position): a pattern runs only on texts that hold its hint. 0.5 -> 0.15 ms a page.
+_HINTS = {
+    "email": re.compile("@"),
+    "resident_id": re.compile(r"[1-9]\d{9}"),
+    "mobile": re.compile(r"1[3-9]\d"),
+    "qq": re.compile(r"[qQ][qQ]|扣扣|企鹅"),
+    "ip": re.compile(r"\.(?<=\d\.)(?=\d)"),
+}
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -77,15 +87,15 @@ class PII(Mapper):
             offset = match.start(0)
             return whole[: start - offset] + self.placeholders["qq"] + whole[end - offset :]
 
-        if self.mask_email:
+        if self.mask_email and _HINTS["email"].search(text):
             text = EMAIL.sub(replace("email"), text)
-        if self.mask_resident_id:
+        if self.mask_resident_id and _HINTS["resident_id"].search(text):
             text = RESIDENT_ID.sub(replace_id, text)
-        if self.mask_mobile:
+        if self.mask_mobile and _HINTS["mobile"].search(text):
             text = MOBILE.sub(replace("mobile"), text)
-        if self.mask_qq:
+        if self.mask_qq and _HINTS["qq"].search(text):
             text = QQ.sub(replace_qq, text)
-        if self.mask_ip:
+        if self.mask_ip and _HINTS["ip"].search(text):
             text = IPV4.sub(replace("ip"), text)
         return text, counts
 

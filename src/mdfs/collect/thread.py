@@ -195,7 +195,8 @@ class _TextCounts:
         return chars
 
     def links(self, el) -> int:
-        return sum(map(_chars, el.iter("a")))
+        # through the cache: nested candidate groups hold the same links
+        return sum(map(self.text, el.iter("a")))
 
 
 def _chars(el) -> int:
