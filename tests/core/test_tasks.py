@@ -125,6 +125,11 @@ def test_counts_by_source_step_and_domain(inputs: Path, run: tuple[Path, dict]) 
                     "short_test/too_short": 1},
         "(no url)": {"in": 2, "kept": 1, "marked_test/marked": 1},
     }  # fmt: skip
+    # each shard's marker (c.xyz makes a shard of no documents): what entered the phase, and
+    # kept per source in the last phase only
+    markers = [json.loads(p.read_bytes()) for p in (output / ".mdfs" / "stats").rglob("*.json")]
+    figures = [(m["phase"], m["documents_in"], sum(m["sources_kept"].values())) for m in markers]
+    assert sorted(figures) == [(0, 0, 0), (0, 3, 0), (0, 5, 0), (1, 0, 0), (1, 2, 1), (1, 2, 1)]
     kept = sorted(r["id"] for r in read_parts(output / "corpus"))
     assert kept == ["a1", "b2"]
     removed = sorted(
