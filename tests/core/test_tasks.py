@@ -92,7 +92,7 @@ def inputs(paragraphs: list[str], tmp_path_factory: pytest.TempPathFactory) -> P
     for name, rows in (("a", a), ("b", b)):
         lines = [json.dumps(r, ensure_ascii=False) for r in rows]
         if name == "a":
-            lines.append("{not json")
+            lines += ["{not json"] * 25  # more than a shard keeps examples of
         (root / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / "c.xyz").write_bytes(b"\x00\x01 not a format")
     return root
@@ -164,14 +164,19 @@ def test_examples_are_capped_and_cut(run: tuple[Path, dict], paragraphs: list[st
 
 
 def test_errors_and_skipped_files(inputs: Path, run: tuple[Path, dict]) -> None:
-    _, report = run
-    assert report["errors"] == {"bad_json": 1, "unknown_format": 1}
+    output, report = run
+    assert report["errors"] == {"bad_json": 25, "unknown_format": 1}
     assert report["skipped_inputs"] == {
         str(inputs / "c.xyz"): f"{inputs / 'c.xyz'}: '.xyz' files are not a format MDFS reads; "
         "skipped"
     }
-    assert len(report["error_examples"]) == 2
-    assert report["error_examples"][0].startswith(f"{inputs / 'a.jsonl'}:6: ")
+    # a shard keeps its first 20, and so does the report
+    where = [example.split(": ")[0] for example in report["error_examples"]]
+    assert where == [f"{inputs / 'a.jsonl'}:{line}" for line in range(6, 26)]
+    markers = [json.loads(p.read_bytes()) for p in (output / ".mdfs" / "stats").rglob("*.json")]
+    shard_a = next(m for m in markers if m["phase"] == 0 and m["documents_in"] == 5)
+    assert shard_a["errors"] == {"bad_json": 25}
+    assert shard_a["error_examples"] == report["error_examples"]
 
 
 def test_tokens_are_counted_in_and_kept(run: tuple[Path, dict]) -> None:
