@@ -176,6 +176,11 @@ def test_url_shapes_of_news_sites_and_station_groups(shared: Path) -> None:
     for url in news_urls:  # real article URLs: no rule fires
         assert step.keep(Document("n", "正文", "t", url)) is True, url
     assert step.keep(Document("b", "正文", "t", f"http://www.{blocked[0]}/")) == "low_quality:url"
+    # the blocked domain itself and any sub-domain of it, never a domain that only ends alike
+    domain = next(d for d in blocked if d.count(".") == 1 and f"www.{d}" not in blocked)
+    for host in (domain, f"bbs.{domain}", f"a.b.{domain}"):
+        assert step.keep(Document("b", "正文", "t", f"http://{host}/x")) == "low_quality:url", host
+    assert step.keep(Document("b", "正文", "t", f"http://not{domain}/")) is True
     # a station-group host: generated numeric sub-domain under a cheap TLD
     spam = Document("s", "正文", "t", "http://8823.k7ldq.xyz/news/20210813/1234567.html")
     assert step.keep(spam) == "low_quality:url"
