@@ -310,3 +310,19 @@ def test_threshold_balances_kept_good_and_good_kept_at_the_crawls_share() -> Non
     assert choose_threshold(p_high, is_high, 1 / 3) == 0.6
     assert choose_threshold(p_high, is_high, 0.1) == 0.9
     assert choose_threshold(p_high, np.zeros(60, dtype=bool), 1 / 3) == 0.5
+
+
+def test_densities_are_hits_per_thousand_characters_a_short_text_as_a_hundred() -> None:
+    """Worked by hand: one gambling word and one porn word (both count as gambling hits) in
+    a text of 20 characters (read as 100) and of 500; one advertising word per category."""
+    step = LexicalSignals()
+    step.ensure_setup()
+    short = Document("s", "赌场色情网站" + "。" * 14, "t")
+    long = Document("l", "赌场色情网站" + "。" * 494, "t")
+    for document in (short, long):
+        step.keep(document)
+    assert short.meta["lexical"]["gambling_hits"] == long.meta["lexical"]["gambling_hits"] == 2
+    assert short.meta["lexical"]["gambling_density"] == 10.0  # 1 hit per 100 characters
+    assert short.meta["lexical"]["porn_density"] == 10.0
+    assert long.meta["lexical"]["gambling_density"] == 2.0  # 1 hit in 500
+    assert long.meta["lexical"]["medical_density"] == 0.0
