@@ -41,6 +41,7 @@ def test_per_class_report_leaves_absent_classes_out_of_the_macro_f1() -> None:
     assert report["ad"]["support"] == 0
     assert report["macro"]["f1"] == pytest.approx((2 / 3 + 0.0) / 2)  # ad has no support
     assert per_class_report([], [])["macro"] == {"f1": 0.0, "accuracy": 0.0}
+    assert per_class_report(["low"], ["low"])["macro"] == {"f1": 1.0, "accuracy": 1.0}
 
 
 def test_format_report_rows() -> None:
