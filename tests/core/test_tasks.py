@@ -18,7 +18,15 @@ from mdfs.layout import Layout
 from mdfs.pipeline import Filter, register
 from mdfs.recipe import parse_recipe
 from mdfs.run import run_pipeline
-from mdfs.tasks import EXAMPLE_CHARS, Engine, ShardJob, ShardTask, TaskOutcome, run_task
+from mdfs.tasks import (
+    EXAMPLE_CHARS,
+    Engine,
+    ShardJob,
+    ShardTask,
+    TaskOutcome,
+    run_shard,
+    run_task,
+)
 from mdfs.tokens import estimate_tokens
 from tests.conftest import read_parts
 
@@ -271,3 +279,23 @@ def test_a_replay_of_the_annotated_run_is_the_normal_run(
     counts = ("documents_in", "documents_kept", "domains", "removed_by_source")
     assert {k: report[k] for k in counts} == {k: normal[k] for k in counts}
     assert report["removed_examples"].keys() == normal["removed_examples"].keys()
+
+
+def test_a_running_shard_counts_its_documents_and_bytes_live(inputs: Path, tmp_path: Path) -> None:
+    """What the progress line shows while a shard runs: every document read, and the whole
+    input file's bytes; taken back when the shard ends (its stats then speak for it)."""
+    from mdfs import progress
+
+    live = progress.LiveCounts()
+    progress.attach(live)
+    try:
+        job = ShardJob(parse_recipe(RECIPE), Layout.for_output(tmp_path / "out"))
+        counter = progress.ShardCounter()
+        path = inputs / "a.jsonl"
+        result = run_shard(job, ShardTask(0, "00000", [str(path)]), counter)
+        assert result.documents_in == 5
+        assert live.read() == (5, path.stat().st_size)
+        counter.close()
+        assert live.read() == (0, 0)
+    finally:
+        progress.attach(None)
