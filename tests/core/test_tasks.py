@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -107,9 +108,11 @@ def inputs(paragraphs: list[str], tmp_path_factory: pytest.TempPathFactory) -> P
     return root
 
 
-@pytest.fixture(scope="module")
-def run(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    output = tmp_path_factory.mktemp("task-run") / "out"
+@pytest.fixture
+def run(inputs: Path, tmp_path: Path) -> tuple[Path, dict]:
+    """A run for each test (a second in this process), so that a tool that maps functions to
+    the tests reaching them (mutmut) sees every test that checks a run."""
+    output = tmp_path / "run"
     report = run_pipeline([str(inputs)], output, parse_recipe(RECIPE), InOrder())
     return output, report
 
@@ -299,3 +302,17 @@ def test_a_running_shard_counts_its_documents_and_bytes_live(inputs: Path, tmp_p
         assert live.read() == (0, 0)
     finally:
         progress.attach(None)
+
+
+def test_each_task_pushes_its_observations_to_a_url_output(inputs: Path) -> None:
+    """A run into a URL: the files a global step observed for each shard go to the URL (where
+    a resume or another host finds them), not only to this host's scratch."""
+    import fsspec
+
+    url = f"memory://mdfs-test-{uuid.uuid4().hex}/out"
+    run_pipeline([str(inputs)], url, parse_recipe(RECIPE), InOrder())
+    fs, root = fsspec.core.url_to_fs(url)
+    names = [p.rsplit("/", 1)[-1] for p in fs.find(f"{root}/.mdfs/global/exact_dedup")]
+    observed = sorted(name for name in names if name.endswith(".hashes.npy"))  # not decided
+    assert observed == ["00000.hashes.npy", "00001.hashes.npy", "00002.hashes.npy"]
+    fs.rm(root.rsplit("/", 1)[0], recursive=True)
