@@ -260,3 +260,8 @@ def test_index_streams_what_it_maps(shared: Path, tmp_path: Path) -> None:
     blocks = index.signature_batches("s", len(texts), step.num_perm, batch=5)
     assert np.array_equal(np.concatenate([block for _, block in blocks]), rows)
     assert index.ids("s") == [f"d{k}" for k in range(len(texts))]
+    # a block holds about max_values hashes: all of them at once, or one document a block
+    sizes = [len(v) for v in mapped]
+    assert len(list(index.shingle_set_batches("s", max_values=sum(sizes)))) == 1
+    single = [len(found) for found, _, _ in index.shingle_set_batches("s", max_values=1)]
+    assert single == [1] * (len(texts) - 2)
