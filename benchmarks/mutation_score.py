@@ -85,7 +85,13 @@ MODULES: dict[str, Module] = {
     ),
     "readers": Module(
         "src/mdfs/collect/readers.py",
-        ("tests/core/test_readers.py", "tests/core/test_user_errors.py"),
+        # the formats and sources (test_sources) and the pieces of big files (test_split)
+        (
+            "tests/core/test_readers.py",
+            "tests/core/test_user_errors.py",
+            "tests/core/test_sources.py",
+            "tests/core/test_split.py",
+        ),
         sample=150,
     ),
     "calibration": Module(
