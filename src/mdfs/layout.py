@@ -259,15 +259,22 @@ class GlobalFiles(LocalFiles):
         self.remote = remote
         self.outputs = outputs  # JSON: {"shared": [names], "shards": {shard: [names]}}
 
-    def snapshot(self) -> dict[str, tuple[int, int]]:
-        """name -> (size, mtime in ns) of the files in the workdir."""
+    def snapshot(self, prefix: str = "") -> dict[str, tuple[int, int]]:
+        """name -> (size, mtime in ns) of the finished files in the workdir whose names start
+        with `prefix`. Other worker processes write their own shards' files into the same
+        folder meanwhile, under hidden names that they rename away when done: those are never
+        listed, and a file that is gone by the time it is looked at is left out."""
         if not self.local.is_dir():
             return {}
-        return {
-            entry.name: (entry.stat().st_size, entry.stat().st_mtime_ns)
-            for entry in os.scandir(self.local)
-            if entry.is_file() and not is_attempt(entry.name)
-        }
+        files = {}
+        for entry in os.scandir(self.local):
+            if entry.name.startswith(".") or not entry.name.startswith(prefix):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if entry.is_file():
+                    status = entry.stat()
+                    files[entry.name] = (status.st_size, status.st_mtime_ns)
+        return files
 
     def push(self, names: list[str]) -> None:
         self.fs.makedirs(self.remote, exist_ok=True)
@@ -301,7 +308,7 @@ class GlobalFiles(LocalFiles):
         self.pull(sorted(n for n in names if not is_attempt(n)))
 
     def push_observation(self, shard: str) -> None:
-        self.push([name for name in self.snapshot() if name.startswith(f"{shard}.")])
+        self.push(list(self.snapshot(f"{shard}.")))
 
     def push_decision(
         self, before: dict[str, tuple[int, int]], written: list[str], shards: list[str]

@@ -227,10 +227,15 @@ def scratch_for(output: str | os.PathLike[str]) -> str:
     it when it starts (and `remove_scratch` when it ends): the scratch of a run killed with
     kill -9 goes with the next run into that output instead of staying in TMPDIR for ever. The
     subfolder is this run's own, so a process on another host that finds a folder of that
-    name (`spark.py`) knows it holds this run's files, not those of an earlier run.
+    name (`spark.py`) knows it holds this run's files, not those of an earlier run. A
+    `memory://` output is one process's own, so two processes' runs into the same memory://
+    path are two outputs, each with its own scratch.
     """
     fs, root = filesystem(output)
-    key = hashlib.sha256(fs.unstrip_protocol(root).encode("utf-8")).hexdigest()[:16]
+    url = fs.unstrip_protocol(root)
+    if "memory" in fs.protocol:  # each process has a memory filesystem of its own
+        url += f"#{os.getpid()}"
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
     parent = Path(tempfile.gettempdir()) / f"mdfs-scratch-{key}"
     shutil.rmtree(parent, ignore_errors=True)
     folder = parent / uuid.uuid4().hex

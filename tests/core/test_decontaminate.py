@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mdfs.coarse.decontaminate import REASON, Decontaminate, match_key
+from mdfs.coarse.decontaminate import REASON, Decontaminate, match_key, ngram_hashes
 from mdfs.coarse.normalize import Normalize
 from mdfs.document import Document, Removed
 from mdfs.errors import UserError
@@ -213,3 +213,35 @@ def test_mdfs_run_removes_the_planted_documents(corpus, tmp_path: Path):
     args = ["run", str(inputs), "--output", str(output), "--recipe", str(recipe)]
     assert main([*args, "--workers", "2"]) == 0
     assert_planted_removed(output, documents, planted)
+
+
+def test_a_match_is_thirteen_characters(tmp_path: Path):
+    """GPT-3's 13-gram: an evaluation field of 13 characters inside a document is a match,
+    one of 12 can never be (shorter than the n-gram)."""
+    article = news_articles(1)[0]
+    fields = {"thirteen": "甲乙丙丁戊己庚辛壬癸子丑寅", "twelve": "卯辰巳午未申酉戌亥天地人"}
+    evaluation = tmp_path / "eval.jsonl"
+    evaluation.write_text(
+        "".join(
+            json.dumps({"id": k, "text": v}, ensure_ascii=False) + "\n" for k, v in fields.items()
+        )
+    )
+    step = Decontaminate(fewclue=None, files=[str(evaluation)])
+    step.ensure_setup()
+    documents = [
+        Document(id=name, text=f"{article[:100]}{field}{article[100:]}", source="t")
+        for name, field in fields.items()
+    ]
+    kept, removed = run_step(step, documents)
+    assert [d.id for d in kept] == ["twelve"]
+    assert [r.document.id for r in removed] == ["thirteen"]
+
+
+def test_ngram_hashes_tell_windows_apart_by_every_character():
+    key = "甲乙丙丁戊己庚辛壬癸子丑寅卯" + "甲乙丙丁戊己庚辛壬癸子丑辰"
+    hashes = ngram_hashes(key, 13)
+    assert len(hashes) == len(key) - 12
+    # windows 0 and 14 differ in their last character only; equal windows hash alike
+    assert hashes[0] != hashes[14]
+    assert ngram_hashes(key[:13], 13)[0] == hashes[0]
+    assert list(ngram_hashes("甲乙丙", 13)) == []

@@ -307,3 +307,28 @@ def test_scratch_a_killed_run_left_goes_with_the_next_run(
     args = ["run", str(inputs), "-o", memory_url, "--recipe", str(inputs / "recipe.yaml")]
     assert main([*args, "--workers", "1"]) == 0  # and a whole run leaves nothing behind
     assert list(scratch_root.iterdir()) == [other.parent]
+
+
+def test_pushing_a_shards_files_skips_those_other_workers_are_writing(tmp_path: Path) -> None:
+    """Worker processes observe their shards into one scratch folder at the same time. A
+    task pushing its shard's files must not look at another shard's file still being written
+    (its writer renames it away at any moment: the task failed with FileNotFoundError)."""
+    from mdfs.coarse.near_dedup_index import NearDedupIndex
+    from mdfs.layout import GlobalFiles
+
+    local = tmp_path / "near_dedup"
+    local.mkdir()
+    memory = fsspec.filesystem("memory")
+    remote = f"/mdfs-test-{tmp_path.name}-push/near_dedup"
+    files = GlobalFiles(local, memory, remote, f"{remote}.outputs.json")
+    with NearDedupIndex(str(local)).shard_writer("00000"):
+        pass
+    done = sorted(p.name for p in local.iterdir())
+    with NearDedupIndex(str(local)).shard_writer("00001"):  # another worker's, unfinished
+        writing = sorted(p.name for p in local.iterdir() if p.name.startswith(".00001."))
+        assert writing  # hidden while written
+        assert sorted(files.snapshot()) == done
+        files.push_observation("00000")
+    pushed = sorted(p.rsplit("/", 1)[-1] for p in memory.ls(remote, detail=False))
+    assert pushed == done
+    memory.rm(remote.rsplit("/", 1)[0], recursive=True)

@@ -55,3 +55,14 @@ def test_apply_counts_in_meta_only_when_something_was_masked() -> None:
 def test_resident_id_check_digit_x_either_case() -> None:
     assert valid_resident_id("11010519491231002x")
     assert PII().mask("11010519491231002x")[1] == {"resident_id": 1}
+
+
+def test_mobile_prefixes_and_ip_octets_at_their_edges() -> None:
+    """Mainland mobiles start 13-19 (199 is China Telecom's); 12x is no mobile. An IPv4
+    octet goes to 255: 256 is no address."""
+    assert PII().mask("电话19912345678") == ("电话<PHONE>", {"mobile": 1})
+    assert PII().mask("电话13012345678")[1] == {"mobile": 1}
+    assert PII().mask("编号12012345678")[1] == {}
+    assert PII().mask("主机 255.255.255.0 在线")[1] == {"ip": 1}
+    assert PII().mask("版本 256.1.1.1 发布")[1] == {}
+    assert PII().mask("版本 1.1.1.256 发布")[1] == {}

@@ -370,3 +370,39 @@ def test_reading_resumes_past_a_second_damaged_record(tmp_path: Path) -> None:
     documents, errors = read_all(tmp_path / "damaged.warc")
     assert [d.url for d in documents] == [f"http://e.cn/{i}" for i in (0, 2, 4, 5)]
     assert errors == Counter({"corrupt_record": 2})
+
+
+def _arc_record(header: str, body: bytes) -> bytes:
+    """One ARC v1 record: a header line ending in the body's length, the body, a newline."""
+    return f"{header} {len(body)}\n".encode() + body + b"\n"
+
+
+def test_arc_records_and_their_errors(tmp_path: Path) -> None:
+    """An ARC v1 file (the format before WARC) written by hand: a page, a page whose server
+    sent no content type (HTML by its first byte), an image (counted, not read), and a
+    record cut short by the end of the file (counted; the rest is lost)."""
+    page = "<html><body><p>国务院新闻办公室今天举行发布会。</p></body></html>".encode()
+    ok = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+    untyped = b"HTTP/1.1 200 OK\r\nServer: old\r\n\r\n"
+    image = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n\x89PNG"
+    version = b"1 0 MDFS\nURL IP-address Archive-date Content-type Archive-length\n"
+    data = _arc_record("filedesc://crawl.arc 0.0.0.0 20200101000000 text/plain", version)
+    data += _arc_record("http://example.cn/a 1.2.3.4 20200101000000 text/html", ok + page)
+    data += _arc_record("http://example.cn/b 1.2.3.4 20200102000000 text/html", untyped + page)
+    data += _arc_record("http://example.cn/c.png 1.2.3.4 20200103000000 image/png", image)
+    cut = _arc_record("http://example.cn/d 1.2.3.4 20200104000000 text/html", ok + page)
+    (tmp_path / "crawl.arc").write_bytes(data + cut[: len(cut) // 2])
+    errors: list[tuple[str, str]] = []
+    reader = Reader(lambda kind, message: errors.append((kind, message)))
+    documents = list(reader.read(str(tmp_path / "crawl.arc")))
+    assert [(d.url, d.meta["format"], d.meta["date"]) for d in documents] == [
+        ("http://example.cn/a", "html", "2020-01-01T00:00:00Z"),
+        ("http://example.cn/b", "html", "2020-01-02T00:00:00Z"),
+    ]
+    assert "国务院新闻办公室" in documents[0].text
+    kinds = [kind for kind, _ in errors]
+    assert kinds[0] == "non_html_payload" and "image/png" in errors[0][1]
+    assert errors[1:] == [
+        ("truncated_record", f"{tmp_path / 'crawl.arc'}: http://example.cn/d: record cut short")
+    ]
+    assert all(message.startswith(str(tmp_path / "crawl.arc")) for _, message in errors)

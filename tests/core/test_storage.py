@@ -139,3 +139,25 @@ def test_scratch_is_per_output_and_replaced_by_the_next_run(tmp_path: Path) -> N
     storage.remove_scratch(str(second))
     storage.remove_scratch(str(other))
     assert not second.parent.exists() and not other.parent.exists()
+
+
+def _run_and_clean_up(url: str) -> None:
+    """What a whole run does with its scratch: made when it starts, removed when it ends."""
+    storage.remove_scratch(storage.scratch_for(url))
+
+
+def test_memory_outputs_of_two_processes_have_their_own_scratch() -> None:
+    """Each process has its own memory filesystem: another process's run into the same
+    memory:// path (the same test in another session) must not empty this run's scratch."""
+    import multiprocessing
+
+    url = f"memory://scratch-{uuid.uuid4().hex}/out"
+    mine = Path(storage.scratch_for(url))
+    child = multiprocessing.get_context("fork").Process(target=_run_and_clean_up, args=(url,))
+    child.start()
+    child.join()
+    assert child.exitcode == 0
+    assert mine.is_dir()
+    storage.remove_scratch(str(mine))
+    assert Path(storage.scratch_for(url)).parent == mine.parent  # the same in one process
+    storage.remove_scratch(str(mine))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mdfs.cli import main
-from mdfs.coarse.near_dedup import MinHasher, normalise
+from mdfs.coarse.near_dedup import MinHasher, band_keys, normalise
 from mdfs.report.build import check_accounting
 from tests.conftest import read_parts
 from tests.dedup import near_threshold
@@ -221,6 +221,24 @@ def test_paragraph_dedup(shared: Path, tmp_path: Path) -> None:
     assert report["global_steps"]["paragraph_dedup"]["frequent_paragraphs"] == 2
 
 
+def test_a_paragraph_is_frequent_from_min_documents_on(shared: Path, tmp_path: Path) -> None:
+    """min_documents is 3: a paragraph in three documents goes from all but the first, one in
+    two documents stays in both."""
+    lines = news_lines(shared, 40)
+    thrice = "特别提示：本栏目稿件均经编辑部核实，转载时请注明出处与作者姓名。"
+    twice = "读者热线：欢迎来信来电反映身边的新闻线索，我们将及时回复处理。"
+    records = []
+    for k in range(5):
+        extra = ([thrice] if k < 3 else []) + ([twice] if k in (1, 4) else [])
+        records.append({"id": f"d{k}", "text": "\n".join(lines[k * 6 : k * 6 + 6] + extra)})
+    inputs = write_jsonl(tmp_path / "in" / "news.jsonl", records)
+    report = run_dedup(inputs, tmp_path / "out")
+    kept = {r["id"]: r["text"] for r in read_parts(tmp_path / "out" / "corpus")}
+    assert [thrice in kept[f"d{k}"] for k in range(5)] == [True, False, False, False, False]
+    assert twice in kept["d1"] and twice in kept["d4"]
+    assert report["global_steps"]["paragraph_dedup"]["frequent_paragraphs"] == 1
+
+
 def test_signature_estimates_jaccard(shared: Path) -> None:
     rng = random.Random(1)
     hasher = MinHasher(5, 128, 1)
@@ -260,3 +278,24 @@ def test_index_streams_what_it_maps(shared: Path, tmp_path: Path) -> None:
     blocks = index.signature_batches("s", len(texts), step.num_perm, batch=5)
     assert np.array_equal(np.concatenate([block for _, block in blocks]), rows)
     assert index.ids("s") == [f"d{k}" for k in range(len(texts))]
+    # a block holds about max_values hashes: all of them at once, or one document a block
+    sizes = [len(v) for v in mapped]
+    assert len(list(index.shingle_set_batches("s", max_values=sum(sizes)))) == 1
+    single = [len(found) for found, _, _ in index.shingle_set_batches("s", max_values=1)]
+    assert single == [1] * (len(texts) - 2)
+
+
+def test_each_band_hashes_its_own_rows_only() -> None:
+    """LSH: two signatures that differ in one row differ in that row's band alone, so they
+    still meet in every other band."""
+    rng = np.random.default_rng(0)
+    first = rng.integers(0, 1 << 32, (1, 120), dtype=np.uint64).astype(np.uint32)
+    second = first.copy()
+    second[0, 0] += 1  # band 0's first row
+    third = first.copy()
+    third[0, 119] += 1  # the last band's last row
+    keys = band_keys(np.concatenate([first, second, third]), bands=20, rows=6)
+    assert keys.shape == (3, 20)
+    assert (keys[0] != keys[1]).tolist() == [True] + [False] * 19
+    assert (keys[0] != keys[2]).tolist() == [False] * 19 + [True]
+    assert len(set(keys[0].tolist())) == 20  # the band number is hashed in

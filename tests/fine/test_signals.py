@@ -176,6 +176,11 @@ def test_url_shapes_of_news_sites_and_station_groups(shared: Path) -> None:
     for url in news_urls:  # real article URLs: no rule fires
         assert step.keep(Document("n", "正文", "t", url)) is True, url
     assert step.keep(Document("b", "正文", "t", f"http://www.{blocked[0]}/")) == "low_quality:url"
+    # the blocked domain itself and any sub-domain of it, never a domain that only ends alike
+    domain = next(d for d in blocked if d.count(".") == 1 and f"www.{d}" not in blocked)
+    for host in (domain, f"bbs.{domain}", f"a.b.{domain}"):
+        assert step.keep(Document("b", "正文", "t", f"http://{host}/x")) == "low_quality:url", host
+    assert step.keep(Document("b", "正文", "t", f"http://not{domain}/")) is True
     # a station-group host: generated numeric sub-domain under a cheap TLD
     spam = Document("s", "正文", "t", "http://8823.k7ldq.xyz/news/20210813/1234567.html")
     assert step.keep(spam) == "low_quality:url"
@@ -305,3 +310,19 @@ def test_threshold_balances_kept_good_and_good_kept_at_the_crawls_share() -> Non
     assert choose_threshold(p_high, is_high, 1 / 3) == 0.6
     assert choose_threshold(p_high, is_high, 0.1) == 0.9
     assert choose_threshold(p_high, np.zeros(60, dtype=bool), 1 / 3) == 0.5
+
+
+def test_densities_are_hits_per_thousand_characters_a_short_text_as_a_hundred() -> None:
+    """Worked by hand: one gambling word and one porn word (both count as gambling hits) in
+    a text of 20 characters (read as 100) and of 500; one advertising word per category."""
+    step = LexicalSignals()
+    step.ensure_setup()
+    short = Document("s", "赌场色情网站" + "。" * 14, "t")
+    long = Document("l", "赌场色情网站" + "。" * 494, "t")
+    for document in (short, long):
+        step.keep(document)
+    assert short.meta["lexical"]["gambling_hits"] == long.meta["lexical"]["gambling_hits"] == 2
+    assert short.meta["lexical"]["gambling_density"] == 10.0  # 1 hit per 100 characters
+    assert short.meta["lexical"]["porn_density"] == 10.0
+    assert long.meta["lexical"]["gambling_density"] == 2.0  # 1 hit in 500
+    assert long.meta["lexical"]["medical_density"] == 0.0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mdfs.fine.labelled import split_record
 from mdfs.fine.training import (
     format_report,
     per_class_report,
@@ -40,6 +41,7 @@ def test_per_class_report_leaves_absent_classes_out_of_the_macro_f1() -> None:
     assert report["ad"]["support"] == 0
     assert report["macro"]["f1"] == pytest.approx((2 / 3 + 0.0) / 2)  # ad has no support
     assert per_class_report([], [])["macro"] == {"f1": 0.0, "accuracy": 0.0}
+    assert per_class_report(["low"], ["low"])["macro"] == {"f1": 1.0, "accuracy": 1.0}
 
 
 def test_format_report_rows() -> None:
@@ -72,6 +74,23 @@ def test_split_sides_follows_the_files_own_split() -> None:
     assert rule == "the labelled set's split field"
 
 
+def test_split_sides_without_a_split_field_follow_the_text_not_the_order(shared: Path) -> None:
+    """No "split" field: each line's side comes from its group or its text, so the same
+    lines in another order (or in a file elsewhere) get the same sides."""
+    wiki = json.loads(
+        (shared / "data" / "text" / "cmrc2018_wikipedia" / "cmrc2018_trial.json").read_text()
+    )["data"]
+    texts = [p["context"][:200] for a in wiki for p in a["paragraphs"]][:80]
+    records = [{"text": t, "label": ("high", "low", "ad")[i % 3]} for i, t in enumerate(texts)]
+    sides, rule = split_sides(records)
+    assert rule.startswith("assign_split")
+    assert 0 < sides.count("dev") < len(sides) // 2
+    again, _ = split_sides(records[::-1])
+    assert again[::-1] == sides
+    grouped = [{**r, "group": "one"} for r in records]  # one group: one side for all
+    assert len(set(split_sides(grouped)[0])) == 1
+
+
 def test_train_classifier_metrics_file(shared: Path, tmp_path: Path) -> None:
     """A tiny real training run: its metrics file records what it trained on and scores the
     dev lines of the file's own split with the saved model."""
@@ -99,10 +118,9 @@ def test_train_classifier_metrics_file(shared: Path, tmp_path: Path) -> None:
         pretrain_steps=2, pretrain_seq=32, epochs=1, max_length=32, max_train_per_class=8, threads=1
     )
     size = TinyBertSize(hidden=32, layers=1, heads=1, intermediate=64, max_positions=64)
-    result = train_classifier(
-        data, tmp_path / "model", settings=settings, size=size, report=printed.append
-    )
-    metrics = json.loads((tmp_path / "model" / "training_metrics.json").read_text())
+    model = tmp_path / "models" / "tiny"  # a folder that does not exist yet, nor its parent
+    result = train_classifier(data, model, settings=settings, size=size, report=printed.append)
+    metrics = json.loads((model / "training_metrics.json").read_text())
     assert printed[0] == "27 train / 9 dev examples"
     assert printed[-1].startswith("dev split:\n")
     assert metrics["train_examples"] == 24  # 8 a class
@@ -111,5 +129,12 @@ def test_train_classifier_metrics_file(shared: Path, tmp_path: Path) -> None:
     assert metrics["settings"]["max_train_per_class"] == 8
     assert metrics["dev"] == json.loads(json.dumps(result))
     assert sum(result[label]["support"] for label in ("high", "low", "ad")) == 9
-    config = json.loads((tmp_path / "model" / "config.json").read_text())
+    config = json.loads((model / "config.json").read_text())
     assert config["mdfs_trained_length"] == min(settings.max_length, settings.pretrain_seq)
+    # the split beside the model rebuilds exactly the sides of the segments it trained on
+    split = json.loads((model / "split.json").read_text())
+    segments = [r for r in rows if r.get("unit") != "document"]
+    assert split["rule"] == "the labelled set's split field"
+    assert split["examples"] == {"train": 27, "dev": 9}
+    texts = [r["text"] for r in segments]
+    assert split == split_record(texts, [r["split"] for r in segments], split["rule"])
