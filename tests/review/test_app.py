@@ -132,11 +132,21 @@ def test_a_port_in_use_is_a_user_error(fake_run: FakeRun) -> None:
             make_server(app, "127.0.0.1", port)
 
 
+def _interruptible() -> None:
+    """In the child, before exec: SIGINT delivered and at its default, as from a terminal. A
+    test process can run with SIGINT ignored (a suite started as `cmd &` by a script) or
+    blocked (a library's thread left it so); a child inherits both and would never see the
+    Ctrl-C this test sends. A full CI run once hung here that way."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_the_command_prints_the_address_and_serves(fake_run: FakeRun) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "mdfs.cli", "review", str(fake_run.root), "--port", "0",
          "--fraction", "0.1", "--reviewer", "ann"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_interruptible,
     )  # fmt: skip
     try:
         assert process.stdout is not None
