@@ -230,7 +230,10 @@ def run_module(
     equivalent = equivalent_mutants()
     to_run, killed_before = chosen, []
     if survivors_only:
-        alive = set((workdir / f"{name}.survivors").read_text().split()) | equivalent
+        listed = workdir / f"{name}.survivors"
+        if not listed.is_file():
+            sys.exit(f"{listed} does not exist: run {name} once without --survivors first")
+        alive = set(listed.read_text().split()) | equivalent
         to_run = [m for m in chosen if m in alive]
         killed_before = [m for m in chosen if m not in alive]
     log = workdir / f"{name}.log"
