@@ -8,8 +8,9 @@ ordinary prose: 亚热 in 亚热带, 三级 in 三级历史建筑, 成人 in 成
 article. A handful of such hits in a Wikipedia paragraph counted as porn density, and the
 fine stage removed it. A word is listed here, and not counted by `lexical_signals`, when it
 occurs in at least `--min-documents` of the clean reference documents: the Chinese
-Wikipedia paragraphs of CMRC 2018 and People's Daily (January 1998, ten sentences a
-document) from the shared data folder, about 3,000 documents and 2.4 million characters.
+Wikipedia paragraphs of CMRC 2018 and People's Daily (January 1998, 2-12 sentences a
+document) from the shared data folder, 3,867 documents, the same text the labelled set and
+the fluency model read (`mdfs.fine.labelled`).
 Advertising words (电话, 咨询, 优惠 ...) are left alone: ordinary text uses them too, and the
 advertising gate asks for a density that ordinary text does not reach.
 """
@@ -17,31 +18,24 @@ advertising gate asks for a density that ordinary text does not reach.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
 from mdfs.coarse.keywords import default_lexicon, read_words
+from mdfs.fine.labelled import Sources, _peoples_daily, _wikipedia
 from mdfs.fine.lexical import SENSITIVE_CATEGORIES
 from mdfs.shared import shared_folder
 
 TARGET = Path(default_lexicon("signals_ambiguous.txt"))
 CATEGORIES = {"gambling", "porn"}
-POS_TAG = re.compile(r"/[a-zA-Z]+|\s+|\[|\][a-z]*")
 
 
 def reference_documents(data: Path) -> list[str]:
-    documents = [
-        paragraph["context"]
-        for path in sorted((data / "text" / "cmrc2018_wikipedia").glob("*.json"))
-        for article in json.loads(path.read_text(encoding="utf-8"))["data"]
-        for paragraph in article["paragraphs"]
-    ]
-    tagged = data / "text" / "peoples_daily_199801_pos_tagged.txt"
-    sentences = [POS_TAG.sub("", line) for line in tagged.read_text(encoding="utf-8").splitlines()]
-    sentences = [s for s in sentences if s]
-    documents += ["".join(sentences[i : i + 10]) for i in range(0, len(sentences), 10)]
-    return documents
+    """The clean reference text the labelled set and the fluency model read: Wikipedia
+    paragraphs and People's Daily pseudo-articles."""
+    sources = Sources(data)
+    documents = [text for text, _ in _wikipedia(sources)]
+    return documents + ["".join(article) for article in _peoples_daily(sources)]
 
 
 def occurs(word: str):
