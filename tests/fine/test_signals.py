@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -280,6 +281,32 @@ def test_a_records_own_title_is_compared_with_its_body(held_out_wiki: list[str])
     step.keep(foreign)
     assert own.meta["lexical"]["title_overlap"] == 1.0
     assert foreign.meta["lexical"]["title_overlap"] < 0.5
+
+
+def test_a_gambling_title_over_a_borrowed_body_removes_the_record(
+    shared: Path, held_out_wiki: list[str]
+) -> None:
+    """ChineseWebText's dirty record 0 is construction-cost notes under the title 金沙游乐场
+    (a hijacked site): its title's gambling word is nowhere in the body. A report on gambling
+    uses its title's words in its text and is not judged by its title."""
+    strict = LexicalSignals(remove=True)
+    strict.ensure_setup()
+    line = (shared / "data/web/ccnet_labelled/dirty.jsonl").read_text("utf-8").splitlines()[0]
+    record = json.loads(line)
+    hijacked = Document("h", record["text"], "t", meta={"title": record["info"]["title"]})
+    assert strict.keep(hijacked) == "low_quality:title_hijacked"
+    assert hijacked.meta["lexical"]["title_junk_hits"] == 1
+    article = held_out_wiki[4]
+    report = Document("r", "警方称，该团伙以百家乐为名。" + article, "t", meta={"title": "百家乐"})
+    assert strict.keep(report) is True
+    assert report.meta["lexical"]["title_junk_hits"] == 0
+    untitled = Document("u", record["text"], "t")
+    strict.keep(untitled)
+    assert "title_junk_hits" not in untitled.meta["lexical"]
+    # scores only, unless the step removes
+    scoring = LexicalSignals()
+    scoring.ensure_setup()
+    assert scoring.keep(Document("h", record["text"], "t", meta=dict(hijacked.meta))) is True
 
 
 def test_words_of_ordinary_prose_are_no_porn_evidence() -> None:

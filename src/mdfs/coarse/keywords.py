@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -48,11 +49,11 @@ def build_automaton(pairs: list[tuple[str, str]]):
     return automaton
 
 
-def count_hits(automaton, text: str) -> Counter[str]:
-    """Hits per category. A Latin word must stand alone: "av" is not a hit inside "java"."""
-    hits: Counter[str] = Counter()
+def matches(automaton, text: str) -> Iterator[tuple[str, str]]:
+    """(category, word) of every hit, in order. A Latin word must stand alone: "av" is not
+    a hit inside "java"."""
     if not len(automaton):
-        return hits
+        return
     lowered = text.lower()
     for end, (category, word) in automaton.iter(lowered):
         if word.isascii():
@@ -61,8 +62,12 @@ def count_hits(automaton, text: str) -> Counter[str]:
             after = lowered[end + 1] if end + 1 < len(lowered) else " "
             if (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum()):
                 continue
-        hits[category] += 1
-    return hits
+        yield category, word
+
+
+def count_hits(automaton, text: str) -> Counter[str]:
+    """Hits per category (`matches`)."""
+    return Counter(category for category, _ in matches(automaton, text))
 
 
 @register

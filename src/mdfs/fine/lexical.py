@@ -17,7 +17,7 @@ from collections import Counter
 
 from pydantic import Field, PrivateAttr
 
-from mdfs.coarse.keywords import build_automaton, count_hits, default_lexicon, read_words
+from mdfs.coarse.keywords import build_automaton, count_hits, default_lexicon, matches, read_words
 from mdfs.document import Document
 from mdfs.pipeline import Filter, register
 
@@ -25,6 +25,7 @@ CATEGORIES = ("gambling", "porn", "medical", "finance", "marketing", "contact")
 # the rows of sensitive.tsv that name the same kinds of junk
 SENSITIVE_CATEGORIES = {"赌博": "gambling", "色情": "porn"}
 ADVERTISING = ("medical", "finance", "marketing", "contact")
+JUNK = frozenset({"gambling", "porn"})
 
 
 def _is_cjk(char: str) -> bool:
@@ -133,15 +134,27 @@ class LexicalSignals(Filter):
         figures["mean_line_chars"] = round(mean_line_chars, 1)
         figures["sentence_end_fraction"] = round(sentence_end_fraction, 4)
         title = document.meta.get("title")
-        overlap = title_overlap(text, title if isinstance(title, str) and title.strip() else None)
+        title = title if isinstance(title, str) and title.strip() else None
+        overlap = title_overlap(text, title)
         if overlap is not None:
             figures["title_overlap"] = round(overlap, 4)
+        if title is not None:
+            figures["title_junk_hits"] = len(self.hijacking_words(title, text))
         document.meta["lexical"] = figures
+
+    def hijacking_words(self, title: str, body: str) -> set[str]:
+        """Gambling and porn words of a record's own title that its body never uses: a
+        hijacked or station-group page keeps the spammer's title over a borrowed body, while
+        a real report on gambling uses its title's words in its text."""
+        in_title = {word for category, word in matches(self._automaton, title) if category in JUNK}
+        return {word for word in in_title if word not in body.lower()}
 
     def judge(self, document: Document) -> bool | str:
         figures = document.meta["lexical"]
         if not self.remove:
             return True
+        if figures.get("title_junk_hits", 0) >= 1:
+            return "low_quality:title_hijacked"
         gambling = figures["gambling_density"] + figures["porn_density"]
         if figures["gambling_hits"] >= self.min_hits and gambling >= self.max_gambling_density:
             return "low_quality:gambling"
