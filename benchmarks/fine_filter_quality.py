@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mdfs.document import Document
 from mdfs.fine import LABELS
-from mdfs.fine.combiner import FineDecision
+from mdfs.fine.combiner import DEFAULT_SIGNALS_COMBINER, FineDecision
 from mdfs.fine.combiner_training import (
     in_fit_part,
     per_class_report,
@@ -92,7 +92,11 @@ def report(
     header = f"{'signal':<10}" + "".join(f"{c + ' P/R/F1':>20}" for c in LABELS)
     print(header + f"{'macro-F1':>10}{'kept good':>11}{'good kept':>11}")
     rows = [(name, decide, documents) for name, decide in deciders(combiner, texts).items()]
-    without_bert = FineDecision(model=combiner)
+    # documents without classifier scores: the combiner fitted without them, beside `combiner`
+    signals_only = (
+        str(Path(combiner).with_name(DEFAULT_SIGNALS_COMBINER.name)) if combiner else None
+    )
+    without_bert = FineDecision(model=signals_only)
     without_bert.ensure_setup()
     rows.append(("no BERT", without_bert.keep, cheap))
     for name, decide, docs in rows:
