@@ -247,6 +247,13 @@ def test_classify_labels_as_the_default_fine_stage_decides(shared: Path, tmp_pat
     assert rows["clean"]["label"] == "high" and rows["clean"]["reason"] is None
     assert rows["clean"]["scores"]["high"] >= 0.5  # the combined decision's probabilities
     assert set(rows["clean"]["classifier"]) == set(LABELS)  # and the classifier's own
+    # --quantize: the classifier in int8 moves its probabilities a little, not the verdicts
+    assert main(["classify", str(jsonl), "--output", str(tmp_path / "q"), "--quantize"]) == 0
+    lines = (tmp_path / "q" / "predictions.jsonl").read_text().splitlines()
+    int8 = {r["id"]: r for r in map(json.loads, lines)}
+    assert {i: r["label"] for i, r in int8.items()} == {i: r["label"] for i, r in rows.items()}
+    moved = [abs(int8[i]["classifier"][c] - rows[i]["classifier"][c]) for i in rows for c in LABELS]
+    assert 0 < max(moved) < 0.05
 
 
 # The classify command with one input file a shard, in a process of its own (to be killed).

@@ -104,6 +104,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     classify.add_argument("--backend", choices=("bert", "fasttext"), default="bert")
     classify.add_argument("--device", default="cpu")
     classify.add_argument("--batch-size", type=int, default=64)
+    classify.add_argument(
+        "--quantize",
+        action="store_true",
+        help="BERT in int8 on the CPU: ~1.2x faster, probabilities move a little",
+    )
     classify.set_defaults(func=classify_command)
 
     rebuild = subparsers.add_parser(
@@ -261,6 +266,7 @@ def classify_recipe(args: argparse.Namespace) -> Recipe:
         "backend": args.backend,
         "device": args.device,
         "batch_size": args.batch_size,
+        "quantize": args.quantize,
     }
     if args.classifier_only:
         steps: list[dict] = [{"quality_classifier": {**classifier, "annotate_only": True}}]

@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train-combiner",
         help="fit the fine filter's combiner (all signals -> high/low/ad) and its threshold",
         description="Score labelled documents with every fine-filter signal (fluency, lexical, "
-        "URL, the BERT classifier), fit a logistic regression on 70 %% of them and choose the "
-        "keep threshold on the other 30 %%, balancing kept-good against good-kept. Without --labelled, the "
+        "URL, the BERT classifier), fit a logistic regression on 70 % of them and choose the "
+        "keep threshold on the other 30 %, balancing kept-good against good-kept. Without --labelled, the "
         "documents are the dev side of the labelled set built from ../shared/data.",
     )
     combiner.add_argument(
