@@ -283,12 +283,13 @@ def test_a_records_own_title_is_compared_with_its_body(held_out_wiki: list[str])
     assert foreign.meta["lexical"]["title_overlap"] < 0.5
 
 
-def test_a_gambling_title_over_a_borrowed_body_removes_the_record(
+def test_a_title_over_a_borrowed_body_removes_the_record(
     shared: Path, held_out_wiki: list[str]
 ) -> None:
     """ChineseWebText's dirty record 0 is construction-cost notes under the title 金沙游乐场
     (a hijacked site): its title's gambling word is nowhere in the body. A report on gambling
-    uses its title's words in its text and is not judged by its title."""
+    uses its title's words in its text and is not judged by its title. Record 7's hospital
+    title shares under a fifth of its characters with its body."""
     strict = LexicalSignals(remove=True)
     strict.ensure_setup()
     line = (shared / "data/web/ccnet_labelled/dirty.jsonl").read_text("utf-8").splitlines()[0]
@@ -303,6 +304,16 @@ def test_a_gambling_title_over_a_borrowed_body_removes_the_record(
     untitled = Document("u", record["text"], "t")
     strict.keep(untitled)
     assert "title_junk_hits" not in untitled.meta["lexical"]
+    # a title written for another page: 成都银康银屑病医院 over dirty record 7's body
+    line = (shared / "data/web/ccnet_labelled/dirty.jsonl").read_text("utf-8").splitlines()[7]
+    record = json.loads(line)
+    foreign = Document("f", record["text"], "t", meta={"title": record["info"]["title"]})
+    assert strict.keep(foreign) == "low_quality:title_mismatch"
+    assert foreign.meta["lexical"]["title_overlap"] < 0.2
+    assert strict.keep(Document("f", record["text"], "t")) is True  # no own title: no verdict
+    lenient = LexicalSignals(remove=True, min_title_overlap=0.0)
+    lenient.ensure_setup()
+    assert lenient.keep(Document("f", record["text"], "t", meta=dict(foreign.meta))) is True
     # scores only, unless the step removes
     scoring = LexicalSignals()
     scoring.ensure_setup()
