@@ -197,7 +197,7 @@ def test_url_shapes_of_news_sites_and_station_groups(shared: Path) -> None:
 
 def _toy_combiner() -> Combiner:
     """Hand-set weights: gambling and perplexity push toward low, contact toward ad."""
-    features = ["gambling_density", "log_perplexity", "contact_density"]
+    features = ["gambling_evidence", "log_perplexity", "contact_density"]
     coef = np.array([[-1.0, -1.0, -1.0], [2.0, 2.0, 0.0], [0.0, 0.0, 3.0]])
     return Combiner(features, np.zeros(3), np.ones(3), coef, np.array([2.0, 0.0, 0.0]), 0.5)
 
@@ -224,9 +224,9 @@ def test_decision_names_the_deciding_signal(tmp_path: Path) -> None:
     _toy_combiner().save(path)
     step = FineDecision(model=str(path))
     step.ensure_setup()
-    clean = Document("c", "正文", "t", meta={"lexical": {"gambling_density": 0.0}})
+    clean = Document("c", "正文", "t", meta={"lexical": {"gambling_evidence": 0.0}})
     assert step.keep(clean) is True and clean.meta["fine"]["label"] == "high"
-    gambling = Document("g", "正文", "t", meta={"lexical": {"gambling_density": 50.0}})
+    gambling = Document("g", "正文", "t", meta={"lexical": {"gambling_evidence": 50.0}})
     assert step.keep(gambling) == "low_quality:gambling"
     assert gambling.meta["fine"]["signal"] == "gambling"
     spun = Document("s", "正文", "t", meta={"fluency": {"perplexity": 5000.0}})
@@ -318,6 +318,32 @@ def test_a_title_over_a_borrowed_body_removes_the_record(
     scoring = LexicalSignals()
     scoring.ensure_setup()
     assert scoring.keep(Document("h", record["text"], "t", meta=dict(hijacked.meta))) is True
+
+
+def test_one_junk_word_in_clean_prose_is_no_evidence(shared: Path) -> None:
+    """Wikipedia's 玖岛城 names its lord 加藤 and 猴面包树 cooks its leaves like 菠菜: one porn
+    or gambling word each. The densities count it; the evidence the combiner reads starts at
+    the second hit, so the default fine stage keeps both paragraphs (it removed them when
+    the combiner read the densities). Overlapping words are one hit: 六合彩, not also 合彩."""
+    from mdfs.fine.combiner_training import score_signals, signal_steps
+
+    paragraphs = {title: text for text, title in _wikipedia(Sources(shared / "data"))}
+    titles = ["玖岛城", "猴面包树"]
+    documents = [Document(t, paragraphs[t], "t") for t in titles]
+    scored = score_signals(documents, signal_steps(bert=True))
+    decision = FineDecision()
+    decision.ensure_setup()
+    for document in scored:
+        figures = document.meta["lexical"]
+        assert figures["gambling_hits"] == 1, document.id
+        assert figures["gambling_density"] + figures["porn_density"] > 0
+        assert figures["gambling_evidence"] == figures["porn_evidence"] == 0
+        assert decision.keep(document) is True, document.id
+    step = LexicalSignals()
+    step.ensure_setup()
+    step.keep(twice := Document("t", "他买了六合彩。" * 3, "t"))
+    assert twice.meta["lexical"]["gambling_hits"] == 3
+    assert twice.meta["lexical"]["gambling_evidence"] == 20.0  # 2 hits after the first / 100
 
 
 def test_words_of_ordinary_prose_are_no_porn_evidence() -> None:

@@ -50,12 +50,13 @@ def build_automaton(pairs: list[tuple[str, str]]):
 
 
 def matches(automaton, text: str) -> Iterator[tuple[str, str]]:
-    """(category, word) of every hit, in order. A Latin word must stand alone: "av" is not
-    a hit inside "java"."""
+    """(category, word) of every hit, in order, the longest where words overlap: 六合彩 is
+    one hit, not 六合彩 and 合彩. A Latin word must stand alone: "av" is not a hit inside
+    "java"."""
     if not len(automaton):
         return
     lowered = text.lower()
-    for end, (category, word) in automaton.iter(lowered):
+    for end, (category, word) in automaton.iter_long(lowered):
         if word.isascii():
             start = end - len(word) + 1
             before = lowered[start - 1] if start > 0 else " "

@@ -79,8 +79,8 @@ FEATURES: dict[str, tuple[str, tuple[str, ...], Callable[[float], float]]] = {
         ("fluency", "high_perplexity_line_fraction"),
         _same,
     ),
-    "gambling_density": ("gambling", ("lexical", "gambling_density"), _log1p),
-    "porn_density": ("porn", ("lexical", "porn_density"), _log1p),
+    "gambling_evidence": ("gambling", ("lexical", "gambling_evidence"), _log1p),
+    "porn_evidence": ("porn", ("lexical", "porn_evidence"), _log1p),
     "medical_density": ("medical", ("lexical", "medical_density"), _log1p),
     "finance_density": ("finance", ("lexical", "finance_density"), _log1p),
     "marketing_density": ("marketing", ("lexical", "marketing_density"), _log1p),
@@ -174,7 +174,9 @@ class Combiner:
             record = json.loads(file.read_text("utf-8"))
             unknown = set(record["features"]) - set(FEATURES)
             if unknown or record["classes"] != list(LABELS):
-                raise ValueError(f"unknown features {sorted(unknown)} or classes")
+                raise ValueError(
+                    f"unknown features {sorted(unknown)} or classes (refit it: `mdfs train-combiner`)"
+                )
             return cls(
                 features=list(record["features"]),
                 mean=np.array(record["mean"], dtype=np.float64),

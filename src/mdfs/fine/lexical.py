@@ -25,7 +25,7 @@ CATEGORIES = ("gambling", "porn", "medical", "finance", "marketing", "contact")
 # the rows of sensitive.tsv that name the same kinds of junk
 SENSITIVE_CATEGORIES = {"赌博": "gambling", "色情": "porn"}
 ADVERTISING = ("medical", "finance", "marketing", "contact")
-JUNK = frozenset({"gambling", "porn"})
+JUNK = ("gambling", "porn")
 
 
 def _is_cjk(char: str) -> bool:
@@ -144,6 +144,10 @@ class LexicalSignals(Filter):
         figures: dict[str, float] = {
             f"{c}_density": round(hits[c] * per_mille, 3) for c in CATEGORIES
         }
+        # One junk word is no evidence: clean prose has one now and then (the surname 加藤,
+        # 菠菜 the vegetable, a court report's 强奸). The combiner reads the hits after the first.
+        for c in JUNK:
+            figures[f"{c}_evidence"] = round(max(0, hits[c] - 1) * per_mille, 3)
         figures["gambling_hits"] = hits["gambling"] + hits["porn"]
         figures["advertising_hits"] = sum(hits[c] for c in ADVERTISING)
         figures["top_ngram_share"] = round(top_ngram_share(text, self.ngram), 4)
