@@ -98,6 +98,18 @@ def test_rules(shared: Path) -> None:
     assert repeated_ngram_char_fraction("北京是中华人民共和国的首都", 5) == 0.0
 
 
+def test_one_paragraph_that_trails_off_is_not_a_page_of_teasers(shared: Path) -> None:
+    """Wikipedia's plot summaries end on …… or ...; Gopher's ellipsis rule is for pages of
+    cut-off teasers, which take at least `min_ellipsis_lines` such lines."""
+    rules = QualityRules()
+    summaries = [p for p in wikipedia_paragraphs(shared) if p.rstrip().endswith(("…", "..."))]
+    assert summaries
+    assert all(rules.keep(doc(p)) is True for p in summaries)
+    teasers = [p[:60] + "……" for p in wikipedia_paragraphs(shared)[:4]]
+    assert rules.keep(doc("\n".join(teasers))) == "truncated_lines"
+    assert QualityRules(min_ellipsis_lines=1).keep(doc(summaries[0])) == "truncated_lines"
+
+
 def test_repeated_ngrams_by_hash_equal_counting_strings(
     shared: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

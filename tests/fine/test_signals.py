@@ -16,8 +16,8 @@ from mdfs.errors import UserError
 from mdfs.fine.combiner import DEFAULT_COMBINER, Combiner, FineDecision
 from mdfs.fine.combiner_training import choose_threshold
 from mdfs.fine.fluency import Fluency, held_out_of_fluency_model, reference_lines
-from mdfs.fine.labelled import Sources, _wikipedia
-from mdfs.fine.lexical import LexicalSignals, title_overlap, top_ngram_share
+from mdfs.fine.labelled import Sources, _peoples_daily, _wikipedia
+from mdfs.fine.lexical import LexicalSignals, line_shape, title_overlap, top_ngram_share
 from mdfs.fine.ngram import CharNgramModel
 from mdfs.fine.url_signals import UrlSignals
 
@@ -344,6 +344,33 @@ def test_one_junk_word_in_clean_prose_is_no_evidence(shared: Path) -> None:
     step.keep(twice := Document("t", "他买了六合彩。" * 3, "t"))
     assert twice.meta["lexical"]["gambling_hits"] == 3
     assert twice.meta["lexical"]["gambling_evidence"] == 20.0  # 2 hits after the first / 100
+
+
+def test_a_report_repeating_one_contact_word_is_no_ad(shared: Path) -> None:
+    """People's Daily's story on children's pay-phone bills says 电话 over twenty times: one
+    advertising word, however dense, is the report's subject. An ad uses several."""
+    strict = LexicalSignals(remove=True)
+    strict.ensure_setup()
+    article = next(
+        "\n".join(a) for a in _peoples_daily(Sources(shared / "data")) if "拒缴电话费" in "".join(a)
+    )
+    report = Document("r", article, "t")
+    assert strict.keep(report) is True
+    figures = report.meta["lexical"]
+    assert figures["advertising_hits"] >= 20 and figures["advertising_words"] < 3
+    assert figures["contact_density"] >= strict.max_ad_density
+    ad = Document("a", "专业祛斑，咨询电话13800000000，加微信免费领取优惠券。" * 2, "t")
+    assert strict.keep(ad) == "advertisement:lexical"
+
+
+def test_line_shape_counts_characters_of_finished_sentences(shared: Path) -> None:
+    """A one-paragraph article whose last words are a link (大莱龙铁路官方网站) is prose up to
+    there; a navigation line ends no sentence."""
+    paragraphs = {title: text for text, title in _wikipedia(Sources(shared / "data"))}
+    railway = next(t for t in paragraphs.values() if t.endswith("大莱龙铁路官方网站"))
+    _, finished = line_shape(railway)
+    assert 0.9 < finished < 1.0
+    assert line_shape("首页 > 新闻 > 国内\n今天天气很好。")[1] == 7 / 19
 
 
 def test_words_of_ordinary_prose_are_no_porn_evidence() -> None:

@@ -11,6 +11,9 @@ Defaults and where they come from:
   "repeated" when it lies inside a 13-character n-gram that occurs more than once).
 - `max_duplicate_line_fraction=0.3`, `max_duplicate_line_char_fraction=0.2`,
   `max_symbol_ratio=0.1`, `max_ellipsis_line_fraction=0.3`: Gopher (Rae et al. 2021).
+- `min_ellipsis_lines=2`: MDFS's own. Gopher's ellipsis rule is for pages of cut-off
+  teasers; one paragraph that trails off (……, ordinary punctuation in Chinese prose, and the
+  way plot summaries end) is no such page, though it is all of a one-line document.
 - `max_digit_ratio=0.3`: MDFS's own, against tables of numbers and lottery pages.
 """
 
@@ -135,6 +138,7 @@ class QualityRules(Filter):
     max_symbol_ratio: float = Field(0.1, ge=0, le=1)
     max_digit_ratio: float = Field(0.3, ge=0, le=1)
     max_ellipsis_line_fraction: float = Field(0.3, ge=0, le=1)
+    min_ellipsis_lines: int = Field(2, ge=1)
 
     def keep(self, document: Document) -> bool | str:
         text = document.text
@@ -160,7 +164,10 @@ class QualityRules(Filter):
         if len(DIGIT.findall(text)) / length > self.max_digit_ratio:
             return "too_many_digits"
         ellipsis = sum(1 for line in lines if line.endswith(("…", "...", "……")))
-        if ellipsis / len(lines) > self.max_ellipsis_line_fraction:
+        if (
+            ellipsis >= self.min_ellipsis_lines
+            and ellipsis / len(lines) > self.max_ellipsis_line_fraction
+        ):
             return "truncated_lines"
         fraction = repeated_ngram_char_fraction(text, self.ngram_size)
         if fraction > self.max_repeated_ngram_char_fraction:

@@ -17,7 +17,7 @@ from collections import Counter
 
 from pydantic import Field, PrivateAttr
 
-from mdfs.coarse.keywords import build_automaton, count_hits, default_lexicon, matches, read_words
+from mdfs.coarse.keywords import build_automaton, default_lexicon, matches, read_words
 from mdfs.document import Document
 from mdfs.pipeline import Filter, register
 
@@ -45,16 +45,20 @@ SENTENCE_ENDS = tuple("。！？…”」』）.!?;；:：")
 
 
 def line_shape(text: str) -> tuple[float, float]:
-    """(mean characters per non-blank line, share of those lines that end a sentence).
+    """(mean characters per non-blank line, share of their characters that lie in finished
+    sentences: up to the last sentence end of their line).
 
     Prose is long lines ending in sentence punctuation; navigation, headline walls, tag
-    lists and link farms are short lines that end anywhere.
+    lists and link farms are short lines that end anywhere. Counted in characters, not
+    lines: a one-paragraph article whose last words are a link or a list item (官方网站, a
+    "see also" run) is prose up to there, not a line that ends no sentence.
     """
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     if not lines:
         return 0.0, 0.0
-    ends = sum(line.endswith(SENTENCE_ENDS) for line in lines)
-    return sum(map(len, lines)) / len(lines), ends / len(lines)
+    characters = sum(map(len, lines))
+    finished = sum(1 + max(map(line.rfind, SENTENCE_ENDS)) for line in lines)
+    return characters / len(lines), finished / characters
 
 
 def title_overlap(text: str, title: str | None = None, max_title_chars: int = 64) -> float | None:
@@ -89,12 +93,13 @@ class LexicalSignals(Filter):
     words, the top n-gram's share, the title-body overlap and the line shape
     (`meta["lexical"]`).
 
-    Scores only, unless `remove` is set: then a document with at least `min_hits` gambling
-    and porn words whose density reaches `max_gambling_density` goes as
-    `low_quality:gambling`, and one with at least `min_hits` advertising words (medical +
-    finance + marketing + contact) whose density reaches `max_ad_density` goes as
+    Scores only, unless `remove` is set: then a document with at least `min_words` different
+    gambling and porn words whose density reaches `max_gambling_density` goes as
+    `low_quality:gambling`, and one with at least `min_words` different advertising words
+    (medical + finance + marketing + contact) whose density reaches `max_ad_density` goes as
     `advertisement:lexical`. The count guards short texts, where one ambiguous word (伦理,
-    成人, 金沙) would already be a high density. A record with its own title (`meta["title"]`)
+    成人, 金沙) would already be a high density, and reports on one subject (电话 twenty times
+    in a story on telephone bills). A record with its own title (`meta["title"]`)
     goes as `low_quality:title_hijacked` when the title has gambling or porn words its body
     never uses, and as `low_quality:title_mismatch` when under `min_title_overlap` of the
     title's characters occur in the body. In the default recipe this step removes, and
@@ -113,7 +118,7 @@ class LexicalSignals(Filter):
     remove: bool = False
     max_gambling_density: float = Field(3.0, gt=0)
     max_ad_density: float = Field(25.0, gt=0)
-    min_hits: int = Field(3, ge=1)
+    min_words: int = Field(3, ge=1)
     # Under a fifth of a record's own title's characters anywhere in its body: the title
     # was not written for it. 0 of 709 Wikipedia paragraphs under their article's title and
     # 1 of 99 real pages under their <title> (an extraction that kept only a promo line) fall
@@ -134,12 +139,14 @@ class LexicalSignals(Filter):
         self._automaton = build_automaton([(c, w) for c, w in pairs if w not in ambiguous])
 
     thresholds = frozenset(
-        {"remove", "max_gambling_density", "max_ad_density", "min_hits", "min_title_overlap"}
+        {"remove", "max_gambling_density", "max_ad_density", "min_words", "min_title_overlap"}
     )
 
     def measure(self, document: Document) -> None:
         text = document.text
-        hits = count_hits(self._automaton, text)
+        found = list(matches(self._automaton, text))
+        hits = Counter(category for category, _ in found)
+        words = Counter(category for category, _ in set(found))
         per_mille = 1000.0 / max(len(text), 100)  # a short text is read as 100 characters
         figures: dict[str, float] = {
             f"{c}_density": round(hits[c] * per_mille, 3) for c in CATEGORIES
@@ -150,6 +157,9 @@ class LexicalSignals(Filter):
             figures[f"{c}_evidence"] = round(max(0, hits[c] - 1) * per_mille, 3)
         figures["gambling_hits"] = hits["gambling"] + hits["porn"]
         figures["advertising_hits"] = sum(hits[c] for c in ADVERTISING)
+        # a news report on telephone bills says 电话 twenty times; an ad uses many such words
+        figures["gambling_words"] = words["gambling"] + words["porn"]
+        figures["advertising_words"] = sum(words[c] for c in ADVERTISING)
         figures["top_ngram_share"] = round(top_ngram_share(text, self.ngram), 4)
         mean_line_chars, sentence_end_fraction = line_shape(text)
         figures["mean_line_chars"] = round(mean_line_chars, 1)
@@ -179,9 +189,9 @@ class LexicalSignals(Filter):
             if figures.get("title_overlap", 1.0) < self.min_title_overlap:
                 return "low_quality:title_mismatch"
         gambling = figures["gambling_density"] + figures["porn_density"]
-        if figures["gambling_hits"] >= self.min_hits and gambling >= self.max_gambling_density:
+        if figures["gambling_words"] >= self.min_words and gambling >= self.max_gambling_density:
             return "low_quality:gambling"
         advertising = sum(figures[f"{c}_density"] for c in ADVERTISING)
-        if figures["advertising_hits"] >= self.min_hits and advertising >= self.max_ad_density:
+        if figures["advertising_words"] >= self.min_words and advertising >= self.max_ad_density:
             return "advertisement:lexical"
         return True
