@@ -13,6 +13,7 @@ blocks are short lines that end no sentence.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from pydantic import Field, PrivateAttr
@@ -42,6 +43,8 @@ def top_ngram_share(text: str, n: int = 4) -> float:
 
 
 SENTENCE_ENDS = tuple("。！？…”」』）.!?;；:：")
+_ENDS = re.escape("".join(SENTENCE_ENDS))
+_LAST_SENTENCE_END = re.compile(f"[{_ENDS}][^{_ENDS}]*$")
 
 
 def line_shape(text: str) -> tuple[float, float]:
@@ -57,7 +60,7 @@ def line_shape(text: str) -> tuple[float, float]:
     if not lines:
         return 0.0, 0.0
     characters = sum(map(len, lines))
-    finished = sum(1 + max(map(line.rfind, SENTENCE_ENDS)) for line in lines)
+    finished = sum(m.start() + 1 for line in lines if (m := _LAST_SENTENCE_END.search(line)))
     return characters / len(lines), finished / characters
 
 
