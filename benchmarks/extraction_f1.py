@@ -12,12 +12,16 @@ MDFS was tuned on ("tune") and a part it never was ("held"):
 - ``zh_forum``: Chinese forum, Q&A and comment-thread pages with gold written for MDFS
   (``benchmarks/data/zh_forum``, rules in its RULES.md, origins in SOURCES.md); split by hash
   as ``forum`` is. Its list pages (gold: no main text) are reported as ``zh_list``.
+- ``zh_article``: Chinese article pages from 28 sites (national portals, WeChat, finance,
+  local news, government and hospital sites) with gold written for MDFS
+  (``benchmarks/data/zh_article``, rules in its RULES.md, origins in SOURCES.md); split by hash
+  as ``forum`` is.
 
 Every extractor runs on every page in the same process, one after the other, so the
 ms/page columns (CPU time of the process) and the ratio to resiliparse are side by side.
 
-    python benchmarks/extraction_f1.py [--data DIR] [--sets article forum zh_forum] [--pages]
-        [--eyeball]
+    python benchmarks/extraction_f1.py [--data DIR] [--sets article forum zh_forum zh_article]
+        [--pages] [--eyeball]
 
 ``--pages`` prints one row per page; ``--eyeball`` prints the first lines MDFS extracts from the
 GeneralNewsExtractor article and list pages (no gold there), to read by eye.
@@ -42,7 +46,7 @@ from resiliparse.parse.html import HTMLTree
 from mdfs.collect.extract import extract_main_text
 
 DATA = Path("/work/shared/data/web")
-ZH_FORUM = Path(__file__).resolve().parent / "data" / "zh_forum"
+OWN_DATA = Path(__file__).resolve().parent / "data"
 Extractor = Callable[[str, str], str]
 
 EXTRACTORS: dict[str, Extractor] = {
@@ -53,7 +57,7 @@ EXTRACTORS: dict[str, Extractor] = {
 
 
 class Page(NamedTuple):
-    kind: str  # the gold set: article, forum, zh_forum (zh_list: its list pages)
+    kind: str  # the gold set: article, forum, zh_forum (zh_list: its list pages), zh_article
     split: str  # tune or held
     key: str
     url: str
@@ -92,7 +96,8 @@ def load_sets(data: Path, names: list[str]) -> list[Page]:
     folders = {
         "article": data / "main_text" / "article",
         "forum": data / "main_text" / "forum_other_languages",
-        "zh_forum": ZH_FORUM,
+        "zh_forum": OWN_DATA / "zh_forum",
+        "zh_article": OWN_DATA / "zh_article",
     }
     present = [name for name in names if (folders[name] / "gold.json").exists()]
     return [page for name in present for page in load_gold(folders[name], name)]
@@ -160,7 +165,7 @@ def eyeball(news_dir: Path, show: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared web data folder")
-    parser.add_argument("--sets", nargs="+", default=["article", "forum", "zh_forum"])
+    parser.add_argument("--sets", nargs="+", default=["article", "forum", "zh_forum", "zh_article"])
     parser.add_argument("--pages", action="store_true", help="one row per page")
     parser.add_argument("--eyeball", action="store_true", help="print news-page extractions")
     parser.add_argument("--show", type=int, default=3, help="lines per page with --eyeball")
