@@ -323,3 +323,83 @@ def test_a_comment_list_of_names_and_dates_adds_nothing() -> None:
     assert "由于京沪高速尤其是江阴大桥由南往北段封闭施工" in text
     assert "网易北京手机网友" in html and "网易北京手机网友" not in text
     assert "2019-05-17 20:33:49" not in text
+
+
+# -- the edges of an article (zh_article set, its "tune" half) ---------------------------------
+
+ZH_ARTICLE = ZH_FORUM.parent / "zh_article"
+GNE_ARTICLES = Path("data") / "web" / "news_pages" / "article_pages"
+
+
+def zh_article_page(url: str) -> tuple[str, str]:
+    """A page of the Chinese article gold set (one of its "tune" half) and its gold text."""
+    key = hashlib.sha256(url.encode()).hexdigest()
+    assert hashlib.sha256(key.encode()).digest()[0] % 2 == 0, "a held-out page"
+    gold = json.loads((ZH_ARTICLE / "gold.json").read_text(encoding="utf-8"))[key]["content"]
+    return (ZH_ARTICLE / "htmls" / f"{key}.html").read_text(encoding="utf-8"), gold
+
+
+def test_a_related_articles_heading_ends_the_article() -> None:
+    # ednchina: after the article, share and comment boxes, then "您可能感兴趣的文章" with
+    # long punctuated teasers that outweigh them; the article ends before the boxes
+    html, gold = zh_article_page("gne:article_pages/ednchina/1.html")
+    text = extract_main_text(html)
+    assert char_f1(text, gold) >= 0.95
+    assert "未来，阿里成为软硬件一体化协同发展的公司。" in text  # the last paragraph
+    for after in ["您可能感兴趣的文章", "拆解iPhone11 Pro Max", "暂无评论", "我要评论"]:
+        assert after in html and after not in text
+    # people.cn: "推荐阅读" and its teasers follow the editor's credit and the page links
+    html, _ = zh_article_page("http://culture.people.com.cn/n1/2019/0615/c1013-31153719.html")
+    text = extract_main_text(html)
+    assert text.endswith("字里行间都是对儿子的爱。")
+    assert "致敬改革开放四十年" not in text and "责编" not in text
+
+
+def test_a_bootstrap_modal_is_no_page_text() -> None:
+    # ednchina: a magazine notice in a `class="modal"` dialog, hidden until a link opens it
+    html, _ = zh_article_page("gne:article_pages/ednchina/1.html")
+    notice = "我司杂志提供免费订阅"
+    assert notice in html and notice not in extract_main_text(html)
+    assert extract_main_text(f'<div class="modal"><p>{notice}。</p></div>') == ""
+
+
+def test_the_dateline_under_a_headline_is_trimmed() -> None:
+    # date, source and author in one line above a one-paragraph news item (stcn), date and
+    # site above a games news item (gamersky)
+    html, _ = zh_article_page("gne:article_pages/stcn/1.html")
+    assert extract_main_text(html).startswith("证券时报e公司讯，当升科技")
+    html, _ = zh_article_page("https://ol.gamersky.com/news/201909/1220000.shtml")
+    text = extract_main_text(html)
+    assert text.startswith("《逆水寒》每周的版本更新都安排在周四")
+    assert "游民星空[整理]" not in text
+
+
+def test_the_editor_credit_ends_the_article(shared: Path) -> None:
+    # sina finance: "责任编辑" under the article, then the comment box and a live feed of
+    # headlines and teasers longer than the comment box; the article ends at the credit
+    page = shared / GNE_ARTICLES / "sina" / "3.html"
+    html = page.read_text(encoding="utf-8")
+    text = extract_main_text(html)
+    assert text.endswith("并通过同时购买政府和企业债券重启量化宽松。（完）")
+    assert "科技牛来临？创业板暴涨" in html and "科技牛来临" not in text
+
+
+def test_an_editor_credit_above_most_of_the_article_does_not_end_it() -> None:
+    body = "".join(
+        f"<p>第{n}段：这是正文的一段话，讲述事情的经过，也有人物的说法和记者的观察。</p>"
+        for n in range(8)
+    )
+    lead = "<p>导语：这是一段放在编辑署名之前的导语，简要介绍本文的内容。</p>"
+    text = extract_main_text(f"<html><body>{lead}<p>责任编辑：张三</p>{body}</body></html>")
+    assert text.startswith("导语：") and text.endswith(
+        "第7段：这是正文的一段话，讲述事情的经过，也有人物的说法和记者的观察。"
+    )
+
+
+def test_reprint_notes_at_the_edges_are_trimmed(shared: Path) -> None:
+    # 163: "（原标题：…）" opens a reprinted article, "本文来源：… 责任编辑：…" closes it
+    html = (shared / GNE_ARTICLES / "163" / "1.html").read_text(encoding="utf-8")
+    text = extract_main_text(html)
+    assert "（原标题：多地项目连环爆雷" in html and "原标题" not in text
+    assert "本文来源：证券市场红周刊" in html and "本文来源" not in text
+    assert text.startswith("2019年，龙湖集团即将迎来赴港上市10周年。")

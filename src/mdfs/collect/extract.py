@@ -41,7 +41,9 @@ _NOT_TEXT_CLOSE = {
 }
 
 # Dialogs (cookie consent, user cards) are not the page's text; thread.py drops them too.
-NOT_PAGE_TEXT = "[role=dialog], [role=alertdialog]"
+# Bootstrap's ``modal`` is a dialog whatever its role: hidden until a script opens it. (Only
+# here: thread.py would pay a walk of the whole tree on every page with a class "*modal".)
+NOT_PAGE_TEXT = "[role=dialog], [role=alertdialog], .modal"
 # a tag inside one line: the rendering writes each tag on one line, attributes included
 _TAG_IN_LINE = re.compile(r"<[^>\n]*>")
 _LINK = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
@@ -66,12 +68,33 @@ _FOOTER = re.compile(
 # Ad slots inside an article leave only their label behind.
 _AD_LABELS = frozenset({"广告", "广告位", "推广", "AD", "Ad", "ad", "Advertisement"})
 # Lines that sit at the edges of an article on most Chinese news and self-media platforms and
-# are never part of it: editor credits, platform disclaimers, copyright and share prompts.
+# are never part of it: editor credits, the source and original-title notes of a reprint,
+# platform disclaimers, copyright and share prompts.
 _EDGE_BOILERPLATE = re.compile(
-    r"^\s*(责任编辑|编辑[:：]|(免责|特别|平台|版权)?声明[:：]|版权所有|copyright|©|"
+    r"^\s*[（(【\[]?\s*(责任编辑|责编|编辑[:：]|(本文)?来源[:：]|(本文)?原标题|"
+    r"(免责|特别|平台|版权)?声明[:：]|版权所有|copyright|©|"
     r"查看原图|点击(查看|阅读|进入)|扫码|扫一扫|分享到|举报|相关(阅读|推荐|新闻))",
     re.IGNORECASE,
 )
+
+# The line under a headline: a date, or the labels of source, author and time, with no clause
+# of prose ("2019-09-26 12:11 来源：证券时报网 作者：李在山").
+_DATELINE = re.compile(
+    r"^\s*(\d{4}\s*[-/.年]\s*\d{1,2}|(发布|更新)?时间\s*[:：]|来源\s*[:：]|作者\s*[:：]|发布于)"
+)
+# A related-articles heading: the list under it is teasers of other pages, and the article
+# has ended ("相关阅读", "您可能感兴趣的文章", "Related articles").
+_RELATED_HEADING = re.compile(
+    r"^\s*(相关(阅读|推荐|新闻|文章|报道|链接)|推荐阅读|延伸阅读|猜你喜欢|热门推荐|为你推荐|精彩推荐|"
+    r"(您|你)可能(感兴趣|会喜欢|还喜欢)|related (articles|posts|stories)|you may also like|"
+    r"recommended)",
+    re.IGNORECASE,
+)
+RELATED_HEADING_CHARS = 12  # a heading, not a sentence that mentions related news
+# The editor's credit closes a Chinese news article; what follows is the platform's (comment
+# widgets, feeds). Some sites put it under the headline instead, so it ends the article only
+# below most of the region's prose.
+_EDITOR_CREDIT = re.compile(r"^\s*[（(【\[]?\s*(责任编辑|责编)\s*[:：]")
 
 
 @dataclass(frozen=True)
@@ -380,11 +403,39 @@ def _best_span(lines: list[_Line], scoring: LineScoring) -> tuple[int, int]:
 def _is_edge_noise(line: _Line, scoring: LineScoring) -> bool:
     if line.footer or _HEADING.match(line.raw) or _EDGE_BOILERPLATE.match(line.text):
         return True
+    if _link_heavy(line, scoring):  # never output; an edge beyond it may still be noise
+        return True
+    if _DATELINE.match(line.text) and not _SENTENCE_PUNCT.search(line.text):
+        return True
     # Bylines, dates, "+关注" buttons and image captions border the article but are no prose.
     return line.chars < scoring.short_edge_chars and not _SENTENCE_PUNCT.search(line.text)
 
 
+def _is_related_heading(line: _Line) -> bool:
+    return line.chars <= RELATED_HEADING_CHARS and _RELATED_HEADING.match(line.text) is not None
+
+
+def _end_of_article(region: list[_Line], scoring: LineScoring) -> list[_Line]:
+    """The region above the line that ends its article, if one does: a related-articles
+    heading after the first prose (its teasers are punctuated prose too), or the editor's
+    credit below most of the prose (a comment box and a feed follow it). The best span is
+    chosen again above that line: the share bars and comment boxes between the article and
+    the teasers or the feed were only bridged for their sake."""
+    total = _prose_chars(region, scoring)
+    prose = 0
+    for i, line in enumerate(region):
+        if prose and (
+            _is_related_heading(line)
+            or (2 * prose >= total and _EDITOR_CREDIT.match(line.text) is not None)
+        ):
+            return _best_region(region[:i], scoring)
+        if line.chars >= THREAD_PROSE_CHARS and not _link_heavy(line, scoring):
+            prose += line.chars
+    return region
+
+
 def _trim_edges(region: list[_Line], scoring: LineScoring) -> list[_Line]:
+    region = _end_of_article(region, scoring)
     start, end = 0, len(region)
     # A disclaimer or copyright line near the end closes the article: what follows it (its
     # translation, share bars, related links) is the platform's, not the author's.
