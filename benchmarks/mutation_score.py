@@ -85,8 +85,10 @@ MODULES: dict[str, Module] = {
     ),
     "readers": Module(
         "src/mdfs/collect/readers.py",
-        # the formats and sources (test_sources) and the pieces of big files (test_split)
+        # the formats and sources (test_sources) and the pieces of big files (test_split);
+        # test_reader_formats reads each format in the test process, where mutmut sees it
         (
+            "tests/collect/test_reader_formats.py",
             "tests/core/test_readers.py",
             "tests/core/test_user_errors.py",
             "tests/core/test_sources.py",
