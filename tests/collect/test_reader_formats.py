@@ -406,9 +406,10 @@ def test_an_arc_page_that_is_not_200_is_counted(tmp_path: Path) -> None:
 
 
 def test_an_html_file_is_one_document_named_by_its_path(tmp_path: Path) -> None:
-    (tmp_path / "page.html").write_bytes(PEOPLE)
+    """Whatever its length: a page of 86,590 characters is not cut as a book would be."""
+    (tmp_path / "page.html").write_bytes(NETEASE)
     (tmp_path / "saved").write_bytes(b"<meta charset=utf-8>\n" + SHORT_PAGE)  # no extension
-    for name, payload in (("page.html", PEOPLE), ("saved", (tmp_path / "saved").read_bytes())):
+    for name, payload in (("page.html", NETEASE), ("saved", (tmp_path / "saved").read_bytes())):
         path = str(tmp_path / name)
         documents, errors = read(path)
         assert documents == [
