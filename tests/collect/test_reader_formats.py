@@ -402,6 +402,37 @@ def test_an_arc_page_that_is_not_200_is_counted(tmp_path: Path) -> None:
     assert errors == [("non_200_response", f"{path}: http://example.cn/gone: HTTP status not 200")]
 
 
+def test_arc_records_without_http_and_ids_that_do_not_change_between_reads(
+    tmp_path: Path,
+) -> None:
+    """A text file fetched by FTP is read by the type in its ARC header, a DNS record is
+    counted by its own; ids are the file and URL (ARC records have none), the same on every
+    read, a repeated URL numbered as any repeated id."""
+    version = b"1 0 MDFS\nURL IP-address Archive-date Content-type Archive-length\n"
+    readme = "北京是中国的首都。".encode()
+    records = [
+        ("filedesc://crawl.arc 0.0.0.0 20200101000000 text/plain", version),
+        ("ftp://ftp.example.cn/readme.txt 1.2.3.4 20200102000000 text/plain", readme),
+        ("dns:example.cn 1.2.3.4 20200103000000 text/dns", b"example.cn. 3600 IN A 1.2.3.4\n"),
+        ("http://example.cn/a 1.2.3.4 20200104000000 text/html", _http(200) + SHORT_PAGE),
+        ("http://example.cn/a 1.2.3.4 20200105000000 text/html", _http(200) + SHORT_PAGE),
+    ]
+    path = tmp_path / "crawl.arc"
+    path.write_bytes(b"".join(f"{h} {len(b)}\n".encode() + b + b"\n" for h, b in records))
+    documents, errors = read(path)
+    assert [(d.id, d.url, d.meta, d.text) for d in documents] == [
+        (f"{path}#ftp://ftp.example.cn/readme.txt", "ftp://ftp.example.cn/readme.txt",
+         {"format": "text", "date": "2020-01-02T00:00:00Z"}, "北京是中国的首都。"),
+        (f"{path}#http://example.cn/a", "http://example.cn/a",
+         {"format": "html", "date": "2020-01-04T00:00:00Z"}, SHORT_PAGE.decode()),
+        (f"{path}#http://example.cn/a#2", "http://example.cn/a",
+         {"format": "html", "date": "2020-01-05T00:00:00Z",
+          "original_id": f"{path}#http://example.cn/a"}, SHORT_PAGE.decode()),
+    ]  # fmt: skip
+    assert errors == [("non_html_payload", f"{path}: dns:example.cn: text/dns")]
+    assert [d.id for d in read(path)[0]] == [d.id for d in documents]
+
+
 # -- whole files: HTML, text, skips ----------------------------------------------------------
 
 

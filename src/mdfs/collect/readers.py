@@ -675,11 +675,13 @@ class Reader:
         from warcio.exceptions import ArchiveLoadFailed
 
         with open_input(path) as stream:
-            records = ArchiveIterator(stream, arc2warc=True)
+            # the ARC headers as written: arc2warc would give every record a random
+            # WARC-Record-ID on each read and replace its content type with application/http
+            records = ArchiveIterator(stream, arc2warc=False)
             while True:
                 try:
                     record = next(records)
-                    document = self._warc_document(path, record)
+                    document = self._arc_document(path, record)
                 except StopIteration:
                     return
                 except (ArchiveLoadFailed, ValueError, EOFError, zlib.error, OSError) as error:
@@ -689,27 +691,27 @@ class Reader:
                 if document is not None:
                     yield document
 
-    def _warc_document(self, path: str, record) -> Document | None:
-        """One warcio record (of an ARC file) as a document."""
-        kind = record.rec_type
-        if kind not in ("response", "conversion", "resource"):
-            record.content_stream().read()  # not a document: request, metadata, warcinfo
+    def _arc_document(self, path: str, record) -> Document | None:
+        """One ARC record as a document. ARC records have no id of their own: a record is
+        named by its file and URL (a repeated URL gets ``#2``, … as any repeated id)."""
+        from warcio.timeutils import timestamp_to_iso_date
+
+        if record.rec_type != "response":  # the file's own description (filedesc://)
+            record.content_stream().read()
             return None
         headers = record.rec_headers
-        url = headers.get_header("WARC-Target-URI")
-        record_id = headers.get_header("WARC-Record-ID") or f"{path}#{url}"
-        date = headers.get_header("WARC-Date")
-        content_type = ""
+        url = headers.get_header("uri")
+        date = timestamp_to_iso_date(headers.get_header("archive-date"))
         if record.http_headers is not None:
-            if kind == "response" and record.http_headers.get_statuscode() not in ("200", None):
+            if record.http_headers.get_statuscode() not in ("200", None):
                 record.content_stream().read()
                 self.on_error("non_200_response", f"{path}: {url}: HTTP status not 200")
                 return None
             content_type = record.http_headers.get_header("Content-Type") or ""
-        else:
-            content_type = headers.get_header("Content-Type") or ""
+        else:  # a record fetched without HTTP (ftp://, dns:): the type in its ARC header
+            content_type = headers.get_header("content-type") or ""
         payload = record.content_stream().read(self.max_document_bytes + 1)
-        declared_length = headers.get_header("Content-Length")
+        declared_length = headers.get_header("length")
         if (
             declared_length
             and declared_length.isdigit()
@@ -722,8 +724,7 @@ class Reader:
         if getattr(record.raw_stream, "limit", 0):  # the file ended inside this record
             self.on_error("truncated_record", f"{path}: {url}: record cut short")
             return None
-        conversion = kind == "conversion"
-        return self._record_document(path, record_id, url, date, content_type, payload, conversion)
+        return self._record_document(path, f"{path}#{url}", url, date, content_type, payload, False)
 
     def _record_document(
         self, path: str, record_id: str, url: str | None, date: str | None, content_type: str,
