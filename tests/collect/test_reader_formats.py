@@ -91,6 +91,28 @@ def test_tsv_in_gzip_and_a_gbk_csv_from_excel(tmp_path: Path) -> None:
         assert errors == [], name
 
 
+def test_a_csv_cell_keeps_its_own_line_breaks(tmp_path: Path) -> None:
+    """Excel writes CRLF rows and may hold a paragraph break inside a quoted cell."""
+    (tmp_path / "excel.csv").write_bytes(
+        'id,text\r\na,"第一段。\r\n第二段。"\r\nb,第三段。\r\n'.encode()
+    )
+    documents, errors = read(tmp_path / "excel.csv")
+    assert [(d.id, d.text) for d in documents] == [("a", "第一段。\r\n第二段。"), ("b", "第三段。")]
+    assert errors == []
+
+
+def test_a_csv_cell_over_the_field_limit_ends_the_file_with_a_count(tmp_path: Path) -> None:
+    """csv's field limit is global and only raised (to max_document_bytes), so 11 MB is over
+    it whatever ran before."""
+    path = tmp_path / "huge.csv"
+    path.write_text("x" * 11_000_000 + ",text\n1,正文\n")
+    documents, errors = read(path, max_document_bytes=1000)
+    assert documents == []
+    assert [kind for kind, _ in errors] == ["corrupt_file"]
+    assert errors[0][1].startswith(f"{path}: field larger than field limit")
+    assert errors[0][1].endswith("; lost everything after row 0")
+
+
 def test_a_csv_cut_inside_a_character_keeps_its_last_row(tmp_path: Path) -> None:
     """A table cut short by a copy that stopped: the broken character is replaced, the row
     is read."""
@@ -126,6 +148,56 @@ def test_a_table_without_the_text_column_is_skipped_naming_its_columns(
 
 
 # -- JSON lines and parquet ------------------------------------------------------------------
+
+
+def test_jsonl_meta_of_an_mdfs_corpus_and_of_chinesewebtext(tmp_path: Path) -> None:
+    """An MDFS corpus record's `meta` mapping is merged into the document's meta;
+    ChineseWebText's `info` gives the URL and the title."""
+    path = tmp_path / "records.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "正文一", "meta": {"lang": "zh", "format": "html"}, "score": 0.9}\n'
+        '{"text": "正文二", "info": {"url": "http://cwt.cn/2", "title": "标题二"}}\n',
+        encoding="utf-8",
+    )
+    documents, errors = read(path)
+    assert [(d.id, d.url, d.meta) for d in documents] == [
+        ("a", None, {"lang": "zh", "format": "text", "score": 0.9}),
+        (f"{path}#2", "http://cwt.cn/2",
+         {"info": {"url": "http://cwt.cn/2", "title": "标题二"}, "format": "text",
+          "title": "标题二"}),
+    ]  # fmt: skip
+    assert errors == []
+
+
+def test_a_jsonl_file_damaged_in_its_first_line_says_what_was_lost(tmp_path: Path) -> None:
+    import zstandard
+
+    records = "".join(f'{{"text": "第{i}行"}}\n' for i in range(2000)).encode()
+    packed = gzip.compress(records, mtime=0)
+    (tmp_path / "spoiled.jsonl.gz").write_bytes(packed[:30] + b"\xff" * 40 + packed[70:])
+    documents, errors = read(tmp_path / "spoiled.jsonl.gz")
+    assert documents == [] and [kind for kind, _ in errors] == ["corrupt_file"]
+    assert errors[0][1].startswith(f"{tmp_path / 'spoiled.jsonl.gz'}: ")
+    assert errors[0][1].endswith("; lost everything after line 0")
+    packed = zstandard.ZstdCompressor().compress(records)
+    (tmp_path / "cut.jsonl.zst").write_bytes(packed[: len(packed) // 2])
+    documents, errors = read(tmp_path / "cut.jsonl.zst")
+    assert [d.text for d in documents] == [f"第{i}行" for i in range(len(documents))]
+    assert len(documents) < 2000
+    assert errors == [
+        ("corrupt_file", f"{tmp_path / 'cut.jsonl.zst'}: EOFError: zstd stream ends inside a "
+         f"frame: the file is truncated; lost everything after line {len(documents)}"),
+    ]  # fmt: skip
+
+
+def test_a_plain_jsonl_file_tells_every_byte_it_reads(tmp_path: Path) -> None:
+    """For the progress line: what the reader told is what the run counts as read."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(f'{{"text": "第{i}行"}}\n' for i in range(3000)), encoding="utf-8")
+    told: list[int] = []
+    reader = Reader(lambda kind, message: None, on_bytes=told.append)
+    assert len(list(reader.read(str(path)))) == 3000
+    assert sum(told) == reader.bytes_told == path.stat().st_size
 
 
 def test_jsonl_bad_records_are_named_by_file_line_and_field(tmp_path: Path) -> None:
@@ -315,8 +387,10 @@ def test_warc_records_that_are_no_documents_are_counted_by_kind(tmp_path: Path) 
             ("http://e.cn/gone", "404 Not Found", SHORT_PAGE),
             ("http://e.cn/big", "200 OK", NETEASE),
             ("http://e.cn/ok", "200 OK", SHORT_PAGE),
+            ("http://e.cn/logo.png", "200 OK", b"\x89PNG\r\n\x1a\n" + bytes(64)),
         ]:
-            headers = StatusAndHeaders(status, [("Content-Type", "text/html")], "HTTP/1.1")
+            kind = "image/png" if url.endswith(".png") else "text/html"
+            headers = StatusAndHeaders(status, [("Content-Type", kind)], "HTTP/1.1")
             writer.write_record(
                 writer.create_warc_record(
                     url, "response", payload=io.BytesIO(payload), http_headers=headers
@@ -338,7 +412,12 @@ def test_warc_records_that_are_no_documents_are_counted_by_kind(tmp_path: Path) 
         ("non_200_response", f"{path}: http://e.cn/gone: HTTP status not 200"),
         ("document_too_large", f"{path}: record http://e.cn/big is {block - 65_536:,} bytes, "
          "over max_document_bytes=20,000"),
+        ("non_html_payload", f"{path}: http://e.cn/logo.png: image/png"),
     ]  # fmt: skip
+    # under the limit with room for HTTP headers, over it without them: the payload's size
+    documents, errors = read(path, max_document_bytes=50_000)
+    assert ("document_too_large", f"{path}: record http://e.cn/big is {len(NETEASE):,} bytes, "
+            "over max_document_bytes=50,000") in errors  # fmt: skip
 
 
 def test_a_charset_in_rfc_2231_form_is_left_to_the_page(tmp_path: Path) -> None:
@@ -433,6 +512,19 @@ def test_arc_records_without_http_and_ids_that_do_not_change_between_reads(
     assert [d.id for d in read(path)[0]] == [d.id for d in documents]
 
 
+def test_an_arc_file_inside_a_zip_archive(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "crawls.zip", "w") as archive:
+        archive.writestr("2001/crawl.arc", _arc_file([("http://e.cn/a", _http(200) + SHORT_PAGE)]))
+    errors: list[tuple[str, str]] = []
+    [member] = expand_inputs([str(tmp_path)], lambda kind, message: errors.append((kind, message)))
+    assert member == f"zip://2001/crawl.arc::{tmp_path / 'crawls.zip'}"
+    documents, read_errors = read(member)
+    assert [(d.id, d.text) for d in documents] == [(f"{member}#http://e.cn/a", SHORT_PAGE.decode())]
+    assert errors == read_errors == []
+
+
 # -- whole files: HTML, text, skips ----------------------------------------------------------
 
 
@@ -440,8 +532,11 @@ def test_an_html_file_is_one_document_named_by_its_path(tmp_path: Path) -> None:
     """Whatever its length: a page of 86,590 characters is not cut as a book would be."""
     (tmp_path / "page.html").write_bytes(NETEASE)
     (tmp_path / "saved").write_bytes(b"<meta charset=utf-8>\n" + SHORT_PAGE)  # no extension
-    for name, payload in (("page.html", NETEASE), ("saved", (tmp_path / "saved").read_bytes())):
+    (tmp_path / "head").write_bytes(b"<HEAD><title>t</title></HEAD>" + SHORT_PAGE)
+    (tmp_path / "page.txt").write_bytes(b"\n\n  " + SHORT_PAGE)  # a page saved as .txt
+    for name in ("page.html", "saved", "head", "page.txt"):
         path = str(tmp_path / name)
+        payload = (tmp_path / name).read_bytes()
         documents, errors = read(path)
         assert documents == [
             Document(id=path, text=payload.decode(), source=path, url=None, meta={"format": "html"})
