@@ -62,7 +62,7 @@ def test_csv_rows_become_documents_with_their_other_columns_as_meta(tmp_path: Pa
     path.write_text(
         "id,text,url,channel\n"
         'n1,"北京今天发布暴雨预警，市民出行请注意安全。",http://news.cn/1,本地\n'
-        "n2,上海地铁十四号线全线开通。,,交通\n"
+        "n2,上海地铁十四号线全线开通。,http://news.cn/2,交通\n"
         "n3,只有两格\n"
         ',"第四行没有编号，它的编号是文件名和行号。",http://news.cn/4,社会\n',
         encoding="utf-8",
@@ -71,7 +71,8 @@ def test_csv_rows_become_documents_with_their_other_columns_as_meta(tmp_path: Pa
     assert [(d.id, d.text, d.url, d.meta, d.source) for d in documents] == [
         ("n1", "北京今天发布暴雨预警，市民出行请注意安全。", "http://news.cn/1",
          {"channel": "本地", "format": "text"}, str(path)),
-        ("n2", "上海地铁十四号线全线开通。", "", {"channel": "交通", "format": "text"}, str(path)),
+        ("n2", "上海地铁十四号线全线开通。", "http://news.cn/2",
+         {"channel": "交通", "format": "text"}, str(path)),
         (f"{path}#4", "第四行没有编号，它的编号是文件名和行号。", "http://news.cn/4",
          {"channel": "社会", "format": "text"}, str(path)),
     ]  # fmt: skip
