@@ -190,7 +190,7 @@ def _extract(html: str, scoring: LineScoring) -> str:
                 article = [line.text for line in region if not _link_heavy(line, scoring)]
                 return "\n".join(article) if _mostly_prose("\n".join(article)) else ""
             text = "\n".join(titled)
-        elif posts and not thread.is_list and _are_replies(posts, lines[end:]):
+        elif posts and _are_replies(posts, lines[end:]) and not thread.is_list:
             # the replies hang under the article's headline: the heading nearest above it
             above = lines[: start + lines[start:end].index(region[0])] if region else []
             headline = [line.text for line in above if _HEADING.match(line.raw)][-1:]

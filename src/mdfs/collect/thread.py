@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import NamedTuple
+from functools import cached_property
 
 from lxml import etree
 
@@ -31,7 +31,8 @@ _PARSER = etree.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, collect_ids=False
 )
 # Text in these is never shown as page text.
-_NOT_SHOWN = ("script", "style", "noscript", "template", "head")
+_NOT_SHOWN = ("script", "style", "noscript", "template")  # and the head
+_NOT_SHOWN_OPENINGS = {tag: f"<{tag}".encode() for tag in _NOT_SHOWN}
 # Records are blocks (inline elements repeat for every user name and date) that carry what a
 # template repeats.
 _RECORD_TAGS = ("div", "article", "section", "li", "td", "blockquote", "dd", "main", "p")
@@ -43,7 +44,6 @@ _DIALOGS = etree.XPath("//*[@role='dialog' or @role='alertdialog']")
 # are rare.)
 _DIALOG_ROLE = re.compile(rb"""role\s*=\s*["']?(?:alert)?dialog\b""")
 _DIGITS = re.compile(r"\d+")
-_TITLE = etree.XPath("preceding::*[self::h1 or self::h2][1]")  # reverse axis: [1] is nearest
 # Links count against a group: a post body links little, a menu or a list of titles is links.
 LINK_WEIGHT = 2.0
 # Follow a group inwards while the inner one keeps this share of the best group's score.
@@ -63,10 +63,20 @@ class _Group:
     with_text: int  # elements that hold any text
 
 
-class Thread(NamedTuple):
-    posts: list[str]  # the HTML of each post body, in page order
-    title: str  # the text of the heading before the first post ("" if none)
-    is_list: bool  # the records are headed by links of their own: titles with teasers
+class Thread:
+    """The posts of a page, their title, and whether their records are a list."""
+
+    def __init__(self, elements: list, title: str) -> None:
+        self._elements = elements
+        self.posts = [_html(el) for el in elements]  # the HTML of each post body, in page order
+        self.title = title  # the text of the heading before the first post ("" if none)
+
+    @cached_property
+    def is_list(self) -> bool:
+        """The records are headed by links of their own: titles with teasers. Asked only
+        where the posts are used (most pages' posts are a sidebar or a feed beside the
+        article, and are not)."""
+        return _is_list(self._elements)
 
 
 def find_thread(html: str) -> Thread | None:
@@ -81,7 +91,13 @@ def find_thread(html: str) -> Thread | None:
         return None
     if root is None:
         return None
-    etree.strip_elements(root, *_NOT_SHOWN, with_tail=False)
+    # Stripping walks the whole tree; most pages (scripts and styles cut before) hold no
+    # element to strip but the head, which libxml2 only ever puts under the root.
+    lowered = data.lower()
+    if shown := [tag for tag, opening in _NOT_SHOWN_OPENINGS.items() if opening in lowered]:
+        etree.strip_elements(root, *shown, with_tail=False)
+    for head in root.findall("head"):
+        _remove(head)
     if _DIALOG_ROLE.search(data):
         for el in _DIALOGS(root):
             _remove(el)
@@ -91,9 +107,22 @@ def find_thread(html: str) -> Thread | None:
     posts = group.elements
     # The thread's title: the nearest <h1> or <h2> before the first post (phpBB puts the
     # site's name in <h1>, the topic in <h2>).
-    headings = _TITLE(posts[0])
-    title = " ".join(_text_of(headings[0]).split()) if headings else ""
-    return Thread([_html(el) for el in posts], title, _is_list(posts))
+    heading = _heading_before(posts[0])
+    title = " ".join(_text_of(heading).split()) if heading is not None else ""
+    return Thread(posts, title)
+
+
+def _heading_before(el):
+    """The last <h1> or <h2> before ``el`` in document order that is not its ancestor (XPath's
+    ``preceding::*[self::h1 or self::h2][1]``), found walking back from ``el``: the XPath
+    walks the whole page before it, half a millisecond a page."""
+    while el is not None:
+        for sibling in el.itersiblings(preceding=True):
+            # a sibling comes before its descendants: the last heading found is the nearest
+            if headings := list(sibling.iter("h1", "h2")):
+                return headings[-1]
+        el = el.getparent()
+    return None
 
 
 def _html(el) -> str:
