@@ -177,7 +177,12 @@ def _extract(html: str, scoring: LineScoring) -> str:
     region_prose = _prose_chars(region, scoring)
     may_be_thread = 0 < region_prose < THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
     thread = find_thread(_drop_scripts(html)) if may_be_thread else None
-    if thread is not None and len(thread.posts) >= 2:
+    # Rendering the posts is paid only where they may hold the article or be its replies.
+    if (
+        thread is not None
+        and len(thread) >= 2
+        and (_may_cover(thread, article) or _replies_heading(lines[end:]))
+    ):
         titled = _thread_lines(thread, scoring)
         posts = titled[1:] if thread.title else titled
         if _is_thread(titled, article):
@@ -234,6 +239,20 @@ def _thread_lines(thread: Thread, scoring: LineScoring) -> list[str]:
     kept = [thread.title, *kept] if thread.title else kept
     # A share button or a "reply" box repeated under every item of a list page is no thread.
     return kept if len(set(kept)) >= THREAD_DISTINCT_SHARE * len(kept) else []
+
+
+def _may_cover(thread: Thread, article: list[str]) -> bool:
+    """Whether the posts may hold the article's prose as ``_is_thread`` asks, judged before
+    they are rendered: a prose line with a character the posts' text lacks is not in them."""
+    prose = [line for line in article if len(line) >= THREAD_PROSE_CHARS]
+    chars = thread.characters
+    held = sum(len(line) for line in prose if chars.issuperset(line.replace(" ", "")))
+    return bool(prose) and held >= THREAD_COVERAGE * sum(len(line) for line in prose)
+
+
+def _replies_heading(after: list[_Line]) -> bool:
+    """A heading that counts replies follows the article (``_are_replies`` needs one)."""
+    return any(_REPLIES_HEADING.search(line.text) for line in after)
 
 
 def _are_replies(posts: list[str], after: list[_Line]) -> bool:

@@ -64,18 +64,31 @@ class _Group:
 
 
 class Thread:
-    """The posts of a page, their title, and whether their records are a list."""
+    """The post bodies of a page and the heading above them. What is derived from them is
+    worked out when first asked for: most pages' posts are a sidebar or a feed beside the
+    article, which the extractor sets aside from their characters alone."""
 
     def __init__(self, elements: list, title: str) -> None:
-        self._elements = elements
-        self.posts = [_html(el) for el in elements]  # the HTML of each post body, in page order
+        self._elements = elements  # lxml elements, in page order
         self.title = title  # the text of the heading before the first post ("" if none)
+
+    def __len__(self) -> int:
+        return len(self._elements)
+
+    @cached_property
+    def posts(self) -> list[str]:
+        """The HTML of each post body, in page order."""
+        return [_html(el) for el in self._elements]
+
+    @cached_property
+    def characters(self) -> frozenset[str]:
+        """Every character of the posts' and the title's text. A rendering of the posts holds
+        no other: it drops form fields and embedded objects and adds only whitespace."""
+        return frozenset("".join(map(_text_of, self._elements)) + self.title)
 
     @cached_property
     def is_list(self) -> bool:
-        """The records are headed by links of their own: titles with teasers. Asked only
-        where the posts are used (most pages' posts are a sidebar or a feed beside the
-        article, and are not)."""
+        """The records are headed by links of their own: titles with teasers."""
         return _is_list(self._elements)
 
 
