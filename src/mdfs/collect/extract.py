@@ -33,11 +33,14 @@ log = logging.getLogger(__name__)
 # endless comment threads. Scripts and styles are cut first (they never hold main text), then
 # the rest is truncated, so a 50 MB document costs a fraction of a second, not minutes.
 MAX_HTML_CHARS = 4_000_000
-_NOT_TEXT_OPEN = re.compile(r"<(script|style)\b|<!--", re.IGNORECASE)
+# On UTF-8 bytes: libxml2 parses bytes, and tags are ASCII (as an HTML parser reads them:
+# ASCII case, ASCII white space). The one "<" before the alternatives is a literal prefix
+# the regex engine skips ahead to.
+_NOT_TEXT_OPEN = re.compile(rb"<(?:(script|style)\b|!--)", re.IGNORECASE)
 _NOT_TEXT_CLOSE = {
-    "script": re.compile(r"</script\s*>", re.IGNORECASE),
-    "style": re.compile(r"</style\s*>", re.IGNORECASE),
-    None: re.compile(r"-->"),
+    b"script": re.compile(rb"</script\s*>", re.IGNORECASE),
+    b"style": re.compile(rb"</style\s*>", re.IGNORECASE),
+    None: re.compile(rb"-->"),
 }
 
 # Dialogs (cookie consent, user cards) are not the page's text; thread.py drops them too.
@@ -166,7 +169,8 @@ def extract_main_text(html: str, url: str | None = None) -> str:
 
 def _extract(html: str, scoring: LineScoring) -> str:
     if len(html) > MAX_HTML_CHARS:
-        html = _drop_scripts(html)[:MAX_HTML_CHARS]
+        kept = _drop_scripts(html.encode("utf-8", errors="replace"))
+        html = kept.decode("utf-8", errors="replace")[:MAX_HTML_CHARS]
     html = html.replace("\x00", "")  # NULs make some parsers stop early; they are never text
     lines = _render_lines(html)
     start, end = _best_span(lines, scoring)
@@ -178,7 +182,10 @@ def _extract(html: str, scoring: LineScoring) -> str:
     # either way the second parse is skipped.
     region_prose = _prose_chars(region, scoring)
     may_be_thread = 0 < region_prose < THREAD_SKIP_SHARE * _prose_chars(lines, scoring)
-    thread = find_thread(_drop_scripts(html)) if may_be_thread else None
+    thread = None
+    if may_be_thread:
+        # resiliparse's parse left the UTF-8 bytes of ``html`` cached on it: encoding copies
+        thread = find_thread(_drop_scripts(html.encode("utf-8", errors="replace")))
     # Rendering the posts is paid only where they may hold the article or be its replies.
     if (
         thread is not None
@@ -301,7 +308,7 @@ def _link_heavy(line: _Line, scoring: LineScoring) -> bool:
     return line.link_chars > scoring.max_link_density * line.chars
 
 
-def _drop_scripts(html: str) -> str:
+def _drop_scripts(html: bytes) -> bytes:
     """Cut scripts, styles and comments in one linear pass.
 
     A plain ``<script>.*?</script>`` regex rescans to the end of the input for every unclosed
@@ -315,10 +322,10 @@ def _drop_scripts(html: str) -> str:
         tag = opening.group(1)
         closing = _NOT_TEXT_CLOSE[tag.lower() if tag else None].search(html, opening.end())
         if closing is None:
-            return "".join(kept)
+            return b"".join(kept)
         pos = closing.end()
     kept.append(html[pos:])
-    return "".join(kept)
+    return b"".join(kept)
 
 
 def _render_lines(html: str) -> list[_Line]:
