@@ -180,7 +180,8 @@ class LexicalSignals(Filter):
         hijacked or station-group page keeps the spammer's title over a borrowed body, while
         a real report on gambling uses its title's words in its text."""
         in_title = {word for category, word in matches(self._automaton, title) if category in JUNK}
-        return {word for word in in_title if word not in body.lower()}
+        lowered = body.lower()
+        return {word for word in in_title if word not in lowered}
 
     def judge(self, document: Document) -> bool | str:
         figures = document.meta["lexical"]
