@@ -63,3 +63,18 @@ def read_parts(folder: Path) -> list[dict]:
         with gzip.open(part) as lines:
             records.extend(json.loads(line) for line in lines)
     return records
+
+
+def refuse_opening_under(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `open` raise PermissionError for files under `folder`, as a user's OS would
+    (root, who runs the tests here, reads any file)."""
+    import builtins
+
+    real_open = builtins.open
+
+    def refusing_open(file, *args, **kwargs):
+        if str(file).startswith(str(folder)):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)

@@ -30,7 +30,7 @@ from mdfs.collect.readers import (
 )
 from mdfs.document import Document
 from mdfs.storage import RUN_MARKER
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, refuse_opening_under
 from tests.core.warc_util import write_warc
 
 PEOPLE = (FIXTURES / "pages" / "people_health.html").read_bytes()  # 16.7 KB, UTF-8
@@ -548,8 +548,6 @@ def test_an_html_file_is_one_document_named_by_its_path(tmp_path: Path) -> None:
 def test_whole_files_skipped_say_why_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import builtins
-
     (tmp_path / "blob").write_bytes(b"\x00\x01\x02binary" * 100)
     (tmp_path / "big.txt").write_text("很长的文档。" * 1000, encoding="utf-8")
     (tmp_path / "noise.txt").write_bytes(bytes(range(128, 256)) * 40)
@@ -570,14 +568,7 @@ def test_whole_files_skipped_say_why_in_one_line(
     assert errors[0][1].startswith(f"{tmp_path / 'noise.txt'}: file: ")
 
     (tmp_path / "secret.jsonl").write_text('{"text": "x"}\n')
-    real_open = builtins.open
-
-    def refusing_open(file, *args, **kwargs):
-        if str(file).startswith(str(tmp_path)):  # root reads any file: refuse as a user's OS would
-            raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", refusing_open)
+    refuse_opening_under(tmp_path, monkeypatch)
     collected = Collected()
     assert collected.read(tmp_path / "secret.jsonl") == []
     message = f"{tmp_path / 'secret.jsonl'}: Permission denied"

@@ -13,7 +13,7 @@ import pytest
 import zstandard
 
 from mdfs.collect.readers import Reader, detect_format, expand_inputs, shard_inputs
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, refuse_opening_under
 from tests.core.warc_util import write_warc
 
 PEOPLE = (FIXTURES / "pages" / "people_health.html").read_bytes()
@@ -273,18 +273,9 @@ def test_fifo_and_unreadable_paths_are_named_for_what_they_are(tmp_path: Path) -
 
 
 def test_permission_error_is_its_own_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import builtins
-
     (tmp_path / "secret.jsonl").write_text('{"text": "x"}\n')
     (tmp_path / "secret").write_text('{"text": "x"}\n')  # no suffix: the format is sniffed
-    real_open = builtins.open
-
-    def refusing_open(file, *args, **kwargs):
-        if str(file).startswith(str(tmp_path)):  # root reads any file: refuse as a user's OS would
-            raise PermissionError(13, "Permission denied", str(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", refusing_open)
+    refuse_opening_under(tmp_path, monkeypatch)
     for name in ("secret.jsonl", "secret"):
         documents, errors = read_all(tmp_path / name)
         assert not documents and errors == Counter({"permission_denied": 1}), name
