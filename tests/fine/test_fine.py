@@ -190,6 +190,10 @@ def test_bad_label_and_missing_inputs_are_user_errors(
     no_model = ["classify", "--model", str(tmp_path / "none"), str(seed), "--output", "o"]
     assert main(no_model) == 2
     assert "does not exist" in capsys.readouterr().err
+    int8_fasttext = ["classify", str(seed), "-o", str(tmp_path / "q"), "--backend", "fasttext"]
+    assert main([*int8_fasttext, "--quantize"]) == 2
+    assert "--quantize applies to the bert backend only" in capsys.readouterr().err
+    assert not (tmp_path / "q").exists()  # refused before any run started
 
 
 def test_classify_keeps_input_order_for_jsonl_and_txt(

@@ -293,6 +293,8 @@ def classify_command(args: argparse.Namespace) -> int:
     from mdfs.layout import Layout
     from mdfs.storage import join
 
+    if args.quantize and args.backend != "bert":
+        raise UserError("--quantize applies to the bert backend only")
     model = Path(args.model) if args.model else default_model(args.backend)
     if not model.exists():
         hint = "" if args.model else " (rebuild it with `mdfs build-default-model`)"
