@@ -403,3 +403,51 @@ def test_reprint_notes_at_the_edges_are_trimmed(shared: Path) -> None:
     assert "（原标题：多地项目连环爆雷" in html and "原标题" not in text
     assert "本文来源：证券市场红周刊" in html and "本文来源" not in text
     assert text.startswith("2019年，龙湖集团即将迎来赴港上市10周年。")
+
+
+def test_a_code_block_inside_an_article_is_kept_line_by_line() -> None:
+    # WeChat's editors write code as <pre><code> with a <br> per line; the rendering keeps those
+    # as tags, and lines of code carry no clause marks, yet they are the tutorial's text
+    prose = "<p>我们来看这样一个场景：我有一个函数，它从队列中持续读入数据，并写入数据库中。</p>"
+    code = "<br>".join(
+        ["import json", "import redis", "client = redis.Redis()", "def parse():",
+         "    data = client.lpop('test')", "    if not data:", "        return"]
+    )  # fmt: skip
+    after = "<p>但现在我想增加一个需求，当读取结束或者读取报错的时候，把当前时间也写进去。</p>"
+    nav = "".join(f'<a href="/c{n}">栏目{n}</a> ' for n in range(20))
+    html = f"<html><body><div>{nav}</div>{prose}<pre><code>{code}</code></pre>{after}</body></html>"
+    lines = extract_main_text(html).splitlines()
+    assert lines[1:4] == ["import json", "import redis", "client = redis.Redis()"]
+    assert lines[-1].startswith("但现在我想增加一个需求")
+    assert not any("栏目" in line for line in lines)
+
+
+def test_a_code_only_post_is_main_text() -> None:
+    # a how-to that is headings and shell commands, no prose: the code is what it says
+    commands = [
+        "export https_proxy=http://127.0.0.1:59727", "export http_proxy=http://127.0.0.1:59727",
+        "source ~/.bashrc", "echo $https_proxy", "curl -v https://www.google.com",
+    ]  # fmt: skip
+    pre = "<pre>" + "\n".join(commands) + "</pre>"
+    links = "".join(f'<p><a href="/a{n}">推荐文章标题第{n}篇</a></p>' for n in range(10))
+    text = extract_main_text(f"<html><body><h1>设置代理</h1>{pre}<div>{links}</div></body></html>")
+    assert text.splitlines() == commands
+
+
+def test_a_platform_statement_ends_the_article_before_the_next_one() -> None:
+    # 360kuai, sohu and 163 close a user's article with "本平台仅提供信息存储服务"; 360kuai then
+    # appends the next article whole, longer than the first
+    first = (
+        "<p>据报道，美国官员表示，没有证据表明该事件中存在谋杀行为，全面调查仍在进行中。</p>"
+        "<p>他称，事发地点天气糟糕，大雾弥漫，所以这看起来像是一起事故。</p>"
+    )
+    statement = "<p>以上内容为创作者平台用户上传并发布，本平台仅提供信息存储服务</p>"
+    second = "".join(
+        f"<p>第{n}段：这是下一篇文章的一段话，讲述另一位歌手的故事，和上一篇毫无关系。</p>"
+        for n in range(6)
+    )
+    text = extract_main_text(f"<html><body>{first}{statement}{second}</body></html>")
+    assert text.splitlines() == [
+        "据报道，美国官员表示，没有证据表明该事件中存在谋杀行为，全面调查仍在进行中。",
+        "他称，事发地点天气糟糕，大雾弥漫，所以这看起来像是一起事故。",
+    ]

@@ -100,6 +100,9 @@ RELATED_HEADING_CHARS = 12  # a heading, not a sentence that mentions related ne
 # widgets, feeds). Some sites put it under the headline instead, so it ends the article only
 # below most of the region's prose.
 _EDITOR_CREDIT = re.compile(r"^\s*[（(【\[]?\s*(责任编辑|责编)\s*[:：]")
+# Self-media platforms (sohu, 163, 360kuai, baijiahao) close every user's article with a
+# statement that they only store it; below it comes their feed, often the next article whole.
+_PLATFORM_STATEMENT = re.compile(r"仅提供信息(存储|发布)")
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class _Line(NamedTuple):  # a tuple: a page has hundreds of lines, a dataclass c
     punct: int
     raw: str  # the rendered line with its markup (headings are checked at the edges only)
     footer: bool
+    code: bool  # inside <pre>: code or preformatted text, neither prose nor a menu
 
 
 def extract_main_text(html: str, url: str | None = None) -> str:
@@ -345,6 +349,9 @@ def _render_lines(html: str) -> list[_Line]:
         noscript=False,
         form_fields=False,
     )
+    # Inside <pre> the rendering keeps a <br> as a tag, not a line break (code blocks written
+    # with <br>, as WeChat's editors do); outside it, a <br> is already followed by one.
+    rendered = rendered.replace("<br>", "\n")
     raw_lines = rendered.split("\n")
     # Tags and entities go in one call over the whole rendering, not one per line: neither a
     # tag (by this pattern) nor an entity spans a line break, so the result is the same unless
@@ -353,7 +360,13 @@ def _render_lines(html: str) -> list[_Line]:
     if len(plain_lines) != len(raw_lines):
         plain_lines = [html_lib.unescape(_TAG_IN_LINE.sub("", raw)) for raw in raw_lines]
     lines = []
+    in_pre = False
     for raw, plain in zip(raw_lines, plain_lines, strict=True):
+        code = in_pre
+        if "<pre" in raw:  # resiliparse writes a block's tags in lower case, without attributes
+            code = in_pre = True
+        if "</pre>" in raw:
+            in_pre = False
         text = " ".join(plain.split())  # the same whitespace as re.sub(r"\s+", " ", ...).strip()
         if not text:
             continue
@@ -364,7 +377,8 @@ def _render_lines(html: str) -> list[_Line]:
             # cross the "\n" between them, so this counts exactly what link by link would
             links = "\n".join(_LINK.findall(raw))
             link_chars = min(_count_chars(html_lib.unescape(_TAG_IN_LINE.sub("", links))), chars)
-        lines.append(_Line(text, chars, link_chars, len(_PUNCT.findall(text)), raw, False))
+        punct = len(_PUNCT.findall(text))
+        lines.append(_Line(text, chars, link_chars, punct, raw, False, code))
     return _mark_footers(lines)
 
 
@@ -395,9 +409,13 @@ def _is_stuffing(line: _Line, scoring: LineScoring) -> bool:
 
 
 def _line_score(line: _Line, scoring: LineScoring) -> float:
+    own = line.chars - line.link_chars
+    if line.code:
+        # Code is short lines without clause marks, yet a tutorial's main text: each line pays
+        # for itself, and a code block alone can be a page's main text.
+        return own - scoring.link_weight * line.link_chars
     if line.footer or _is_stuffing(line, scoring):
         return -line.chars - scoring.line_cost
-    own = line.chars - line.link_chars
     # Punctuation only counts outside links: a linked headline with a comma is still a link.
     punct = line.punct if own > 0 else 0
     return (
@@ -433,6 +451,8 @@ def _is_edge_noise(line: _Line, scoring: LineScoring) -> bool:
         return True
     if _link_heavy(line, scoring):  # never output; an edge beyond it may still be noise
         return True
+    if line.code:
+        return False
     if _DATELINE.match(line.text) and not _SENTENCE_PUNCT.search(line.text):
         return True
     # Bylines, dates, "+关注" buttons and image captions border the article but are no prose.
@@ -445,13 +465,16 @@ def _is_related_heading(line: _Line) -> bool:
 
 def _end_of_article(region: list[_Line], scoring: LineScoring) -> list[_Line]:
     """The region above the line that ends its article, if one does: a related-articles
-    heading after the first prose (its teasers are punctuated prose too), or the editor's
-    credit below most of the prose (a comment box and a feed follow it). The best span is
+    heading after the first prose (its teasers are punctuated prose too), a platform's
+    statement that it only stores the article, or the editor's credit below most of the prose
+    (a comment box and a feed follow it). Except under the statement, the best span is
     chosen again above that line: the share bars and comment boxes between the article and
     the teasers or the feed were only bridged for their sake."""
     total = _prose_chars(region, scoring)
     prose = 0
     for i, line in enumerate(region):
+        if prose and _PLATFORM_STATEMENT.search(line.text) is not None:
+            return region[:i]  # it sits right under the article: nothing to choose again
         if prose and (
             _is_related_heading(line)
             or (2 * prose >= total and _EDITOR_CREDIT.match(line.text) is not None)
