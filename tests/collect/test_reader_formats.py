@@ -79,6 +79,17 @@ def test_csv_rows_become_documents_with_their_other_columns_as_meta(tmp_path: Pa
     assert errors == [("bad_record", f"{path}: row 3: 2 cells under 4 columns")]
 
 
+def test_an_empty_url_cell_is_no_url(tmp_path: Path) -> None:
+    # a CSV has a cell for every column: a row without a URL has an empty one, not a URL ""
+    path = tmp_path / "news.csv"
+    path.write_text("text,url\n上海地铁十四号线全线开通。,\n杭州亚运会开幕。, \n", encoding="utf-8")
+    documents, _ = read(path)
+    assert [d.url for d in documents] == [None, None]
+    lines = tmp_path / "records.jsonl"
+    lines.write_text('{"text": "上海地铁十四号线全线开通。", "url": ""}\n', encoding="utf-8")
+    assert [d.url for d in read(lines)[0]] == [None]
+
+
 def test_tsv_in_gzip_and_a_gbk_csv_from_excel(tmp_path: Path) -> None:
     rows = "text\tlang\n中文正文一\tzh\n中文正文二\tzh\n"
     (tmp_path / "rows.tsv.gz").write_bytes(gzip.compress(rows.encode()))

@@ -827,6 +827,8 @@ class Reader:
         url = fields.get("url")
         if isinstance(url, str) or url is None:
             fields.pop("url", None)
+            if url is not None and not url.strip():
+                url = None  # an empty CSV cell, or "" in a record, is no URL
         carried = fields.pop("meta", None)
         meta = {**carried} if isinstance(carried, dict) else {}
         if carried is not None and not isinstance(carried, dict):
