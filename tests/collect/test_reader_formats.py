@@ -537,6 +537,39 @@ def test_an_arc_file_inside_a_zip_archive(tmp_path: Path) -> None:
     assert errors == read_errors == []
 
 
+def test_an_archive_url_with_a_pattern_lists_its_members_in_that_archive(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "dump.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("a.jsonl", '{"text": "北京今天发布暴雨预警。"}\n')
+        zipped.writestr("b.jsonl", '{"text": "上海地铁十四号线全线开通。"}\n')
+        zipped.writestr("notes.txt", "不是数据")
+    errors: list[tuple[str, str]] = []
+    members = expand_inputs([f"zip://*.jsonl::{archive}"], lambda *error: errors.append(error))
+    assert members == [f"zip://a.jsonl::{archive}", f"zip://b.jsonl::{archive}"]
+    assert [d.text for m in members for d in read(m)[0]] == [
+        "北京今天发布暴雨预警。",
+        "上海地铁十四号线全线开通。",
+    ]
+    assert errors == []
+
+
+def test_a_folder_named_with_two_colons_is_a_folder(tmp_path: Path) -> None:
+    import zipfile
+
+    folder = tmp_path / "crawl::2024"
+    folder.mkdir()
+    (folder / "news.jsonl").write_text('{"text": "杭州亚运会开幕。"}\n', encoding="utf-8")
+    with zipfile.ZipFile(folder / "more.zip", "w") as zipped:
+        zipped.writestr("page.txt", "北京今天发布暴雨预警。")
+    errors: list[tuple[str, str]] = []
+    paths = expand_inputs([str(folder)], lambda *error: errors.append(error))
+    assert paths == [f"zip://page.txt::{folder / 'more.zip'}", str(folder / "news.jsonl")]
+    texts = [d.text for path in paths for d in read(path)[0]]
+    assert texts == ["北京今天发布暴雨预警。", "杭州亚运会开幕。"] and errors == []
+
+
 # -- whole files: HTML, text, skips ----------------------------------------------------------
 
 

@@ -62,7 +62,7 @@ FILE_ERRORS = (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAErro
 
 
 def open_input(path: str) -> IO[bytes]:
-    if path.startswith(("zip://", "tar://")) and "::" in path:
+    if _is_member(path):
         return _open_member(path)
     if is_url(path):
         import fsspec
@@ -71,27 +71,61 @@ def open_input(path: str) -> IO[bytes]:
     return open(path, "rb")
 
 
+def _is_member(path: str) -> bool:
+    """An archive member, named as fsspec names it (`zip://a.txt::b.zip`)."""
+    return path.startswith(("zip://", "tar://")) and "::" in path
+
+
+def _own_name(path: str) -> str:
+    """The lower-cased name of what ``path`` reads: an archive member's own name, not its
+    archive's; a local path is its own whole (a folder may be called "a::b")."""
+    return (path.split("::", 1)[0] if _is_member(path) else path).lower()
+
+
 def _open_member(path: str) -> IO[bytes]:
-    """One member of a zip or tar archive, named as fsspec names it (`zip://a.txt::b.zip`)."""
+    """One member of a zip or tar archive, named as fsspec names it (`zip://a.txt::b.zip`).
+    Opened here, not by fsspec: its chained URLs split at every "::", the archive's own path
+    included."""
     import tarfile
     import zipfile
 
     protocol, rest = path.split("://", 1)
     member, archive = rest.split("::", 1)
     outer = open_input(archive)
-    if protocol == "zip":
-        return zipfile.ZipFile(outer).open(member)
-    # the member stream reads through the archive, which must stay open: no context manager
-    stream = tarfile.open(fileobj=outer).extractfile(member)  # noqa: SIM115
+    try:
+        if protocol == "zip":
+            return zipfile.ZipFile(outer).open(member)
+        # the member stream reads through the archive, which must stay open: no context manager
+        stream = tarfile.open(fileobj=outer).extractfile(member)  # noqa: SIM115
+    except KeyError:
+        raise FileNotFoundError(f"{member} is not in {archive}") from None
     if stream is None:
         raise OSError(f"{member} is not a file in {archive}")
     return stream
+
+
+def _member_size(path: str) -> int:
+    import tarfile
+    import zipfile
+
+    protocol, rest = path.split("://", 1)
+    member, archive = rest.split("::", 1)
+    with open_input(archive) as outer:
+        try:
+            if protocol == "zip":
+                return zipfile.ZipFile(outer).getinfo(member).file_size
+            with tarfile.open(fileobj=outer) as archive_file:
+                return archive_file.getmember(member).size
+        except KeyError:
+            raise FileNotFoundError(f"{member} is not in {archive}") from None
 
 
 def input_size(path: str) -> int:
     piece = Piece.parse(path)
     if piece is not None:
         return piece.size()
+    if _is_member(path):
+        return _member_size(path)
     if is_url(path):
         import fsspec
 
@@ -153,7 +187,7 @@ def expand_inputs(inputs: list[str], on_error: OnError, exclude: str | None = No
 def _archive_members(path: str, on_error: OnError) -> list[str] | None:
     """The members of a zip or tar file as fsspec URLs (`zip://a/b.txt::archive.zip`);
     None when the path is no archive."""
-    name = path.lower()
+    name = _own_name(path)
     protocol = next((p for s, p in ARCHIVE_SUFFIXES.items() if name.endswith(s)), None)
     if protocol is None:
         return None
@@ -183,7 +217,7 @@ def _list_members(protocol: str, stream: IO[bytes]) -> list[str]:
 def _name(path: str) -> str:
     """The file name that says the format: an archive member's own name, lower-cased, without
     a whole-file compression suffix (`.warc.gz` → `.warc`, `.xml.bz2` → `.xml`)."""
-    name = path.split("::", 1)[0].lower()
+    name = _own_name(path)
     for suffix in COMPRESSION_SUFFIXES:
         if name.endswith(suffix):
             return name[: -len(suffix)]
@@ -228,7 +262,10 @@ def _expand_url(url: str, on_error: OnError) -> list[str]:
     found = [p for p in found if not p.rsplit("/", 1)[-1].startswith(".")]
     if not found:
         on_error("missing_path", f"{url}: no such file or directory")
-    return sorted(fs.unstrip_protocol(p) for p in found)
+    # A chained URL (`zip://*::archive.zip`) names its members inside the archive it chains to,
+    # which fsspec's listing leaves out.
+    chained = f"::{url.split('::', 1)[1]}" if _is_member(url) else ""
+    return sorted(fs.unstrip_protocol(p) + chained for p in found)
 
 
 def _open_bytes(path: str) -> IO[bytes]:
@@ -303,7 +340,7 @@ def detect_format(path: str) -> str | None:
     extension (`part-00000`) or one that says little (`.xml`, `.dat`). A file with any other
     extension (`.csv.gz` is read, `.docx`, `.png`, `LICENSE.repo` are not) is None: it is
     reported as not read, never guessed into a document."""
-    member = path.split("::", 1)[0].lower()  # an archive member's own name
+    member = _own_name(path)
     if member.endswith(WARC_SUFFIXES):
         return "warc"
     if member.endswith(JSONL_SUFFIXES):
@@ -402,7 +439,7 @@ def _next_warc_record(stream: IO[bytes], position: int, gzipped: bool) -> int | 
 def _warc_gzipped(path: str, stream: IO[bytes]) -> bool:
     # by name too: a damaged first member does not make the rest of a .warc.gz plain
     stream.seek(0)
-    return stream.read(2) == b"\x1f\x8b" or path.split("::", 1)[0].lower().endswith(".gz")
+    return stream.read(2) == b"\x1f\x8b" or _own_name(path).endswith(".gz")
 
 
 def _member_holds_warc(stream: IO[bytes], start: int) -> bool:
@@ -557,7 +594,7 @@ class Reader:
         next gzip member that holds one), so the records after the damage are read and
         counted on their own.
         """
-        if path.split("::", 1)[0].lower().endswith((".arc", ".arc.gz")):
+        if _own_name(path).endswith((".arc", ".arc.gz")):
             yield from self._read_arc(path)
             return
         yield from self._warc_range(path, 0, None)
@@ -1133,7 +1170,7 @@ def split_large_inputs(files: list[str], max_bytes: int) -> list[str]:
     entries: list[str] = []
     for path in files:
         size = input_bytes(path)
-        if size <= max_bytes or "::" in path:
+        if size <= max_bytes or _is_member(path):
             entries.append(path)
             continue
         fmt = detect_format(path)
