@@ -16,11 +16,15 @@ MDFS was tuned on ("tune") and a part it never was ("held"):
   local news, government and hospital sites) with gold written for MDFS
   (``benchmarks/data/zh_article``, rules in its RULES.md, origins in SOURCES.md); split by hash
   as ``forum`` is.
+- ``zh_web``: Chinese article and forum pages from repositories' saved test pages, with gold
+  written for MDFS (``benchmarks/data/zh_web``, rules in its RULES.md, origins in SOURCES.md).
+  Every page is "held": nothing is chosen looking at them. Reported as ``zh_web_article``,
+  ``zh_web_forum`` and ``zh_web_list`` by the page's kind.
 
 Every extractor runs on every page in the same process, one after the other, so the
 ms/page columns (CPU time of the process) and the ratio to resiliparse are side by side.
 
-    python benchmarks/extraction_f1.py [--data DIR] [--sets article forum zh_forum zh_article]
+    python benchmarks/extraction_f1.py [--data DIR] [--sets article forum zh_forum zh_article zh_web]
         [--pages] [--eyeball]
 
 ``--pages`` prints one row per page; ``--eyeball`` prints the first lines MDFS extracts from the
@@ -57,7 +61,7 @@ EXTRACTORS: dict[str, Extractor] = {
 
 
 class Page(NamedTuple):
-    kind: str  # the gold set: article, forum, zh_forum (zh_list: its list pages), zh_article
+    kind: str  # the gold set: article, forum, zh_forum (zh_list: its list pages), zh_article, zh_web_*
     split: str  # tune or held
     key: str
     url: str
@@ -88,6 +92,8 @@ def load_gold(folder: Path, kind: str) -> list[Page]:
             split = "tune" if hashlib.sha256(path.stem.encode()).digest()[0] % 2 == 0 else "held"
         html = path.read_text(encoding="utf-8", errors="replace")
         page_kind = "zh_list" if entry.get("kind") == "list" else kind
+        if kind == "zh_web":  # held out as a whole; its article and forum pages reported apart
+            split, page_kind = "held", f"zh_web_{entry['kind']}"
         pages.append(Page(page_kind, split, path.stem, entry["url"], html, entry["content"]))
     return pages
 
@@ -98,6 +104,7 @@ def load_sets(data: Path, names: list[str]) -> list[Page]:
         "forum": data / "main_text" / "forum_other_languages",
         "zh_forum": OWN_DATA / "zh_forum",
         "zh_article": OWN_DATA / "zh_article",
+        "zh_web": OWN_DATA / "zh_web",
     }
     present = [name for name in names if (folders[name] / "gold.json").exists()]
     return [page for name in present for page in load_gold(folders[name], name)]
@@ -113,7 +120,7 @@ def run(pages: list[Page], show_pages: bool) -> None:
     empty: dict[str, int] = Counter()
     if show_pages:
         print(
-            f"{'set':8} {'split':5} {'page':8} {'site':34} "
+            f"{'set':14} {'split':5} {'page':8} {'site':34} "
             + "".join(f"{n:>12}" for n in EXTRACTORS)
         )
     for page in pages:
@@ -129,7 +136,7 @@ def run(pages: list[Page], show_pages: bool) -> None:
             row.append(f"{score:6.3f}{1000 * elapsed:5.0f}ms")
         if show_pages:
             site = page.url.split("//", 1)[-1][:34]
-            print(f"{page.kind:8} {page.split:5} {page.key[:8]:8} {site:34} " + "".join(row))
+            print(f"{page.kind:14} {page.split:5} {page.key[:8]:8} {site:34} " + "".join(row))
     kinds = list(dict.fromkeys(page.kind for page in pages))
     counts = Counter((page.kind, page.split) for page in pages)
     print()
@@ -165,7 +172,9 @@ def eyeball(news_dir: Path, show: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared web data folder")
-    parser.add_argument("--sets", nargs="+", default=["article", "forum", "zh_forum", "zh_article"])
+    parser.add_argument(
+        "--sets", nargs="+", default=["article", "forum", "zh_forum", "zh_article", "zh_web"]
+    )
     parser.add_argument("--pages", action="store_true", help="one row per page")
     parser.add_argument("--eyeball", action="store_true", help="print news-page extractions")
     parser.add_argument("--show", type=int, default=3, help="lines per page with --eyeball")

@@ -1,10 +1,10 @@
 """The Chinese gold sets written for MDFS: well formed, every page documented, gold copied from
 its page.
 
-``zh_forum`` (threads, Q&A, comment threads, list pages) and ``zh_article`` (articles) measure
-main-text extraction (`benchmarks/extraction_f1.py`, half of each held out), so a page without
-gold, a key that is not its URL's hash, or gold text that is not on its page would quietly
-measure the wrong thing.
+``zh_forum`` (threads, Q&A, comment threads, list pages), ``zh_article`` (articles) and
+``zh_web`` (articles and threads, all held out) measure main-text extraction
+(`benchmarks/extraction_f1.py`), so a page without gold, a key that is not its URL's hash, gold
+text that is not on its page or a page in two sets would quietly measure the wrong thing.
 """
 
 from __future__ import annotations
@@ -22,10 +22,14 @@ from resiliparse.parse.html import HTMLTree
 from tests.conftest import REPO
 
 DATA = REPO / "benchmarks" / "data"
-KINDS = {"zh_forum": {"thread", "comments", "list"}, "zh_article": {"article"}}
-MIN_PAGES = {"zh_forum": 15, "zh_article": 20}
+KINDS = {
+    "zh_forum": {"thread", "comments", "list"},
+    "zh_article": {"article"},
+    "zh_web": {"article", "forum"},
+}
+MIN_PAGES = {"zh_forum": 15, "zh_article": 20, "zh_web": 5}
 # short news is real news (zh_article's hexun page: 137 characters); a title alone is no gold
-MIN_GOLD_CHARS = {"zh_forum": 300, "zh_article": 100}
+MIN_GOLD_CHARS = {"zh_forum": 300, "zh_article": 100, "zh_web": 100}
 
 
 @cache
@@ -67,10 +71,13 @@ def test_pages_with_text_have_gold_and_list_pages_none(name: str) -> None:
             assert entry["content"] == entry["content"].strip()
 
 
-def test_no_page_is_in_both_sets() -> None:
-    forum = {path.read_bytes() for path in _pages("zh_forum").glob("*.html")}
-    assert not any(path.read_bytes() in forum for path in _pages("zh_article").glob("*.html"))
-    assert not set(_gold("zh_forum")) & set(_gold("zh_article"))
+@pytest.mark.parametrize(
+    ("one", "other"), [(a, b) for a in sorted(KINDS) for b in sorted(KINDS) if a < b]
+)
+def test_no_page_is_in_two_sets(one: str, other: str) -> None:
+    pages = {path.read_bytes() for path in _pages(one).glob("*.html")}
+    assert not any(path.read_bytes() in pages for path in _pages(other).glob("*.html"))
+    assert not set(_gold(one)) & set(_gold(other))
 
 
 @pytest.mark.parametrize(
