@@ -27,7 +27,7 @@ KINDS = {
     "zh_article": {"article"},
     "zh_web": {"article", "forum"},
 }
-MIN_PAGES = {"zh_forum": 15, "zh_article": 20, "zh_web": 5}
+MIN_PAGES = {"zh_forum": 15, "zh_article": 20, "zh_web": 6}
 # short news is real news (zh_article's hexun page: 137 characters); a title alone is no gold
 MIN_GOLD_CHARS = {"zh_forum": 300, "zh_article": 100, "zh_web": 100}
 
