@@ -1,8 +1,8 @@
 """The Chinese gold sets written for MDFS: well formed, every page documented, gold copied from
 its page.
 
-``zh_forum`` (threads, Q&A, comment threads, list pages), ``zh_article`` (articles) and
-``zh_web`` (articles and threads, all held out) measure main-text extraction
+``zh_forum`` (threads, Q&A, comment threads, list pages), ``zh_thread`` (forum and Q&A
+threads), ``zh_article`` (articles) and ``zh_web`` (articles and threads, all held out) measure main-text extraction
 (`benchmarks/extraction_f1.py`), so a page without gold, a key that is not its URL's hash, gold
 text that is not on its page or a page in two sets would quietly measure the wrong thing.
 """
@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from functools import cache
+from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,13 @@ from tests.conftest import REPO
 DATA = REPO / "benchmarks" / "data"
 KINDS = {
     "zh_forum": {"thread", "comments", "list"},
+    "zh_thread": {"thread"},
     "zh_article": {"article"},
     "zh_web": {"article", "forum"},
 }
-MIN_PAGES = {"zh_forum": 15, "zh_article": 20, "zh_web": 6}
+MIN_PAGES = {"zh_forum": 15, "zh_thread": 1, "zh_article": 20, "zh_web": 6}
 # short news is real news (zh_article's hexun page: 137 characters); a title alone is no gold
-MIN_GOLD_CHARS = {"zh_forum": 300, "zh_article": 100, "zh_web": 100}
+MIN_GOLD_CHARS = {"zh_forum": 300, "zh_thread": 300, "zh_article": 100, "zh_web": 100}
 
 
 @cache
