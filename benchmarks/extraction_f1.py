@@ -12,6 +12,9 @@ MDFS was tuned on ("tune") and a part it never was ("held"):
 - ``zh_forum``: Chinese forum, Q&A and comment-thread pages with gold written for MDFS
   (``benchmarks/data/zh_forum``, rules in its RULES.md, origins in SOURCES.md); split by hash
   as ``forum`` is. Its list pages (gold: no main text) are reported as ``zh_list``.
+- ``zh_thread``: Chinese forum and Q&A thread pages with gold written for MDFS
+  (``benchmarks/data/zh_thread``, rules in its RULES.md, origins in SOURCES.md); split by hash
+  as ``forum`` is.
 - ``zh_article``: Chinese article pages from 28 sites (national portals, WeChat, finance,
   local news, government and hospital sites) with gold written for MDFS
   (``benchmarks/data/zh_article``, rules in its RULES.md, origins in SOURCES.md); split by hash
@@ -24,8 +27,8 @@ MDFS was tuned on ("tune") and a part it never was ("held"):
 Every extractor runs on every page in the same process, one after the other, so the
 ms/page columns (CPU time of the process) and the ratio to resiliparse are side by side.
 
-    python benchmarks/extraction_f1.py [--data DIR] [--sets article forum zh_forum zh_article zh_web]
-        [--pages] [--eyeball]
+    python benchmarks/extraction_f1.py [--data DIR]
+        [--sets article forum zh_forum zh_thread zh_article zh_web] [--pages] [--eyeball]
 
 ``--pages`` prints one row per page; ``--eyeball`` prints the first lines MDFS extracts from the
 GeneralNewsExtractor article and list pages (no gold there), to read by eye.
@@ -61,7 +64,7 @@ EXTRACTORS: dict[str, Extractor] = {
 
 
 class Page(NamedTuple):
-    kind: str  # the gold set: article, forum, zh_forum (zh_list: its list pages), zh_article, zh_web_*
+    kind: str  # the gold set named in --sets; zh_forum's list pages are zh_list
     split: str  # tune or held
     key: str
     url: str
@@ -103,6 +106,7 @@ def load_sets(data: Path, names: list[str]) -> list[Page]:
         "article": data / "main_text" / "article",
         "forum": data / "main_text" / "forum_other_languages",
         "zh_forum": OWN_DATA / "zh_forum",
+        "zh_thread": OWN_DATA / "zh_thread",
         "zh_article": OWN_DATA / "zh_article",
         "zh_web": OWN_DATA / "zh_web",
     }
@@ -173,7 +177,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared web data folder")
     parser.add_argument(
-        "--sets", nargs="+", default=["article", "forum", "zh_forum", "zh_article", "zh_web"]
+        "--sets",
+        nargs="+",
+        default=["article", "forum", "zh_forum", "zh_thread", "zh_article", "zh_web"],
     )
     parser.add_argument("--pages", action="store_true", help="one row per page")
     parser.add_argument("--eyeball", action="store_true", help="print news-page extractions")

@@ -1,6 +1,7 @@
 """Main-text extraction as a user meets it: the gold pages wrapped in WARC, through `mdfs run`.
 
-    python benchmarks/extraction_run.py [--sets article forum zh_forum zh_article zh_web] [--pages]
+    python benchmarks/extraction_run.py [--sets article forum zh_forum zh_thread zh_article zh_web]
+        [--pages]
 
 ``extraction_f1.py`` calls ``extract_main_text`` on each page's stored text. Here each set's
 pages become one gzipped WARC of HTTP responses, as a crawler writes them (the stored bytes as
@@ -67,7 +68,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared web data folder")
     parser.add_argument(
-        "--sets", nargs="+", default=["article", "forum", "zh_forum", "zh_article", "zh_web"]
+        "--sets",
+        nargs="+",
+        default=["article", "forum", "zh_forum", "zh_thread", "zh_article", "zh_web"],
     )
     parser.add_argument("--pages", action="store_true", help="one row per page")
     args = parser.parse_args()

@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 from functools import cache
-from itertools import combinations
 from pathlib import Path
 
 import pytest
