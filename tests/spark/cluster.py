@@ -65,7 +65,9 @@ def standalone_cluster(root: Path, cores: int = 2, memory: str = "1g") -> Iterat
                 with urllib.request.urlopen(f"http://127.0.0.1:{ui}/json/", timeout=5) as page:
                     if json.load(page).get("aliveworkers", 0) >= 1:
                         break
-            except OSError:
+            # ValueError: the UI answers with an HTML page for a moment after it binds its
+            # port, before its JSON handler is attached (seen under load)
+            except (OSError, ValueError):
                 pass
             if time.time() > deadline:
                 logs = "\n".join(p.read_text()[-2000:] for p in (root / "logs").glob("*.out"))
