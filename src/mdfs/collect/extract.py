@@ -351,7 +351,8 @@ def _render_lines(html: str) -> list[_Line]:
     )
     # Inside <pre> the rendering keeps a <br> as a tag, not a line break (code blocks written
     # with <br>, as WeChat's editors do); outside it, a <br> is already followed by one.
-    rendered = rendered.replace("<br>", "\n")
+    if "<pre>" in rendered:
+        rendered = rendered.replace("<br>", "\n")
     raw_lines = rendered.split("\n")
     # Tags and entities go in one call over the whole rendering, not one per line: neither a
     # tag (by this pattern) nor an entity spans a line break, so the result is the same unless
