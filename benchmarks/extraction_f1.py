@@ -55,6 +55,7 @@ from mdfs.collect.extract import extract_main_text
 DATA = Path("/work/shared/data/web")
 OWN_DATA = Path(__file__).resolve().parent / "data"
 Extractor = Callable[[str, str], str]
+SETS = ["article", "forum", "zh_forum", "zh_thread", "zh_article", "zh_web"]
 
 EXTRACTORS: dict[str, Extractor] = {
     "mdfs": lambda html, url: extract_main_text(html, url),
@@ -173,15 +174,17 @@ def eyeball(news_dir: Path, show: int) -> None:
             print("   ", line[:100])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def gold_set_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser that takes the gold sets to load (``--data``, ``--sets``) and ``--pages``."""
+    parser = argparse.ArgumentParser(description=description.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA, help="the shared web data folder")
-    parser.add_argument(
-        "--sets",
-        nargs="+",
-        default=["article", "forum", "zh_forum", "zh_thread", "zh_article", "zh_web"],
-    )
+    parser.add_argument("--sets", nargs="+", default=SETS)
     parser.add_argument("--pages", action="store_true", help="one row per page")
+    return parser
+
+
+def main() -> None:
+    parser = gold_set_arguments(__doc__)
     parser.add_argument("--eyeball", action="store_true", help="print news-page extractions")
     parser.add_argument("--show", type=int, default=3, help="lines per page with --eyeball")
     args = parser.parse_args()

@@ -14,7 +14,6 @@ removed scores 0 (its reason is printed), and the text of every page is compared
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import subprocess
@@ -29,7 +28,7 @@ from warcio.warcwriter import WARCWriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from extraction_f1 import DATA, Page, char_f1, load_sets, mean
+from extraction_f1 import Page, char_f1, gold_set_arguments, load_sets, mean
 
 from mdfs.collect.extract import extract_main_text
 
@@ -65,15 +64,7 @@ def read_parts(folder: Path) -> dict[str, dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="the shared web data folder")
-    parser.add_argument(
-        "--sets",
-        nargs="+",
-        default=["article", "forum", "zh_forum", "zh_thread", "zh_article", "zh_web"],
-    )
-    parser.add_argument("--pages", action="store_true", help="one row per page")
-    args = parser.parse_args()
+    args = gold_set_arguments(__doc__).parse_args()
     pages = load_sets(args.data, args.sets)
     with tempfile.TemporaryDirectory(prefix="mdfs-extraction-run-") as work:
         warcs = Path(work) / "warc"
