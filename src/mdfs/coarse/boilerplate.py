@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from mdfs.coarse.text_stats import CJK_CHAR, DIGIT, SENTENCE_END, visible_length
 from mdfs.document import Document
@@ -50,14 +51,16 @@ class Boilerplate(Mapper):
     fragment_max_chars: int = Field(12, gt=0)
     min_run: int = Field(3, gt=1)
 
-    _ui_words: frozenset[str] = PrivateAttr(default=frozenset())
-    _markers: tuple[str, ...] = PrivateAttr(default=())
+    # Looked up for every line of every page: a set, and a tuple that startswith() tries all
+    # at once (the generator below then runs only on the few lines that have one). Cached
+    # properties, not private attributes: those cost a pydantic __getattr__ call a lookup.
+    @cached_property
+    def _ui_words(self) -> frozenset[str]:
+        return frozenset(self.ui_words)
 
-    def model_post_init(self, context: object) -> None:
-        # looked up for every line of every page: a set, and a tuple that startswith() tries
-        # all at once (the generator below then runs only on the few lines that have one)
-        self._ui_words = frozenset(self.ui_words)
-        self._markers = tuple(self.markers)
+    @cached_property
+    def _markers(self) -> tuple[str, ...]:
+        return tuple(self.markers)
 
     def is_furniture(self, line: str) -> bool:
         lowered = line.lower().lstrip("【[（(「『 ")
@@ -75,7 +78,7 @@ class Boilerplate(Mapper):
         items = [item for item in _SEPARATORS.split(lowered) if item]
         if not items:
             return False
-        ui_words = self._ui_words  # a private attribute costs a pydantic __getattr__ call
+        ui_words = self._ui_words
         if all(item in ui_words for item in items):
             return True
         if len(items) >= self.menu_min_items and not SENTENCE_END.search(line):
