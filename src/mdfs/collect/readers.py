@@ -76,6 +76,13 @@ def _is_member(path: str) -> bool:
     return path.startswith(("zip://", "tar://")) and "::" in path
 
 
+def _member_parts(path: str) -> tuple[str, str, str]:
+    """`zip://a/b.txt::dir/c.zip` -> ("zip", "a/b.txt", "dir/c.zip")."""
+    protocol, rest = path.split("://", 1)
+    member, archive = rest.split("::", 1)
+    return protocol, member, archive
+
+
 def _own_name(path: str) -> str:
     """The lower-cased name of what ``path`` reads: an archive member's own name, not its
     archive's; a local path is its own whole (a folder may be called "a::b")."""
@@ -89,8 +96,7 @@ def _open_member(path: str) -> IO[bytes]:
     import tarfile
     import zipfile
 
-    protocol, rest = path.split("://", 1)
-    member, archive = rest.split("::", 1)
+    protocol, member, archive = _member_parts(path)
     outer = open_input(archive)
     try:
         if protocol == "zip":
@@ -108,8 +114,7 @@ def _member_size(path: str) -> int:
     import tarfile
     import zipfile
 
-    protocol, rest = path.split("://", 1)
-    member, archive = rest.split("::", 1)
+    protocol, member, archive = _member_parts(path)
     with open_input(archive) as outer:
         try:
             if protocol == "zip":
