@@ -103,6 +103,20 @@ def test_tsv_in_gzip_and_a_gbk_csv_from_excel(tmp_path: Path) -> None:
         assert errors == [], name
 
 
+def test_a_gbk_csv_that_opens_with_10_kb_of_ascii_is_read_as_gbk(tmp_path: Path) -> None:
+    # ids and English column values first: the Chinese that says GBK comes after what a
+    # buffered stream's peek returns (4-8 KiB)
+    rows = [f"{n},Breaking news {n} from the wire service,en" for n in range(250)]
+    rows.append("250,上海地铁十四号线全线开通。,zh")
+    data = ("id,text,lang\n" + "\n".join(rows) + "\n").encode("gbk")
+    assert data.index("上海".encode("gbk")) > 10_000
+    for name, payload in (("plain.csv", data), ("packed.csv.gz", gzip.compress(data))):
+        (tmp_path / name).write_bytes(payload)
+        documents, errors = read(tmp_path / name)
+        assert documents[-1].text == "上海地铁十四号线全线开通。" and len(documents) == 251
+        assert errors == []
+
+
 def test_a_csv_cell_keeps_its_own_line_breaks(tmp_path: Path) -> None:
     """Excel writes CRLF rows and may hold a paragraph break inside a quoted cell."""
     (tmp_path / "excel.csv").write_bytes(

@@ -292,6 +292,28 @@ def _open_bytes(path: str) -> IO[bytes]:
     return raw
 
 
+class _Prefixed(io.RawIOBase):
+    """``head``, then the rest of ``stream``: a stream whose first bytes were read to look at
+    (not every decompressing stream can seek back or peek that far)."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self.head = memoryview(head)
+        self.stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self.head:
+            size = min(len(buffer), len(self.head))
+            buffer[:size] = self.head[:size]
+            self.head = self.head[size:]
+            return size
+        data = self.stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 class ZstdReader(io.RawIOBase):
     """A zstd stream, frame after frame, that raises EOFError when the input ends inside a
     frame. zstandard's `stream_reader` ends silently there, so a truncated file read as a
@@ -946,8 +968,10 @@ class Reader:
         # a whole document may sit in one cell; the limit is global, so it is only raised
         csv.field_size_limit(max(csv.field_size_limit(), self.max_document_bytes))
         with _open_bytes(path) as raw:
-            encoding = _table_encoding(raw.peek(1 << 16) if hasattr(raw, "peek") else b"")
-            stream = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+            head = raw.read(TABLE_HEAD_BYTES)
+            encoding = _table_encoding(head)
+            whole = io.BufferedReader(_Prefixed(head, raw))
+            stream = io.TextIOWrapper(whole, encoding=encoding, errors="replace", newline="")
             rows = csv.reader(stream, delimiter=delimiter)
             number = 0
             try:
@@ -1106,6 +1130,10 @@ def _json_value(value: object) -> object:
     if isinstance(value, datetime.date | datetime.time):  # a datetime is a date too
         return value.isoformat()
     return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
+
+
+# How much of a CSV decides its encoding: a GBK table may open with ASCII headers and numbers.
+TABLE_HEAD_BYTES = 1 << 16
 
 
 def _table_encoding(head: bytes) -> str:
