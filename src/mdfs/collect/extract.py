@@ -351,7 +351,8 @@ def _render_lines(html: str) -> list[_Line]:
     )
     # Inside <pre> the rendering keeps a <br> as a tag, not a line break (code blocks written
     # with <br>, as WeChat's editors do); outside it, a <br> is already followed by one.
-    if "<pre>" in rendered:
+    has_pre = "<pre>" in rendered  # resiliparse writes its tags lower-case, without attributes
+    if has_pre:
         rendered = rendered.replace("<br>", "\n")
     raw_lines = rendered.split("\n")
     # Tags and entities go in one call over the whole rendering, not one per line: neither a
@@ -364,10 +365,11 @@ def _render_lines(html: str) -> list[_Line]:
     in_pre = False
     for raw, plain in zip(raw_lines, plain_lines, strict=True):
         code = in_pre
-        if "<pre" in raw:  # resiliparse writes a block's tags in lower case, without attributes
-            code = in_pre = True
-        if "</pre>" in raw:
-            in_pre = False
+        if has_pre:  # most renderings have none: no search of every line
+            if "<pre>" in raw:
+                code = in_pre = True
+            if "</pre>" in raw:
+                in_pre = False
         text = " ".join(plain.split())  # the same whitespace as re.sub(r"\s+", " ", ...).strip()
         if not text:
             continue

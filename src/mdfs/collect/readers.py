@@ -269,7 +269,7 @@ def _expand_url(url: str, on_error: OnError) -> list[str]:
         on_error("missing_path", f"{url}: no such file or directory")
     # A chained URL (`zip://*::archive.zip`) names its members inside the archive it chains to,
     # which fsspec's listing leaves out.
-    chained = f"::{url.split('::', 1)[1]}" if _is_member(url) else ""
+    chained = f"::{_member_parts(url)[2]}" if _is_member(url) else ""
     return sorted(fs.unstrip_protocol(p) + chained for p in found)
 
 
