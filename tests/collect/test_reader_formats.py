@@ -117,6 +117,22 @@ def test_a_gbk_csv_that_opens_with_10_kb_of_ascii_is_read_as_gbk(tmp_path: Path)
         assert errors == []
 
 
+def test_a_truncated_csv_gz_keeps_the_rows_before_the_cut(tmp_path: Path) -> None:
+    # the encoding check reads ahead; the damage must still surface where reading reaches it,
+    # after the rows the head holds, not lose them
+    rows = "".join(
+        f"{n},第{n}条新闻：北京今天发布暴雨预警，编号{n * 7919 % 10007}。\n" for n in range(500)
+    )
+    packed = gzip.compress(("id,text\n" + rows).encode())
+    path = tmp_path / "cut.csv.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    assert len(gzip.decompress(packed)) // 2 < 1 << 16  # the cut lies inside the read-ahead
+    documents, errors = read(path)
+    assert len(documents) > 100
+    assert [d.id for d in documents] == [str(n) for n in range(len(documents))]
+    assert [kind for kind, _ in errors] == ["corrupt_file"]
+
+
 def test_a_csv_cell_keeps_its_own_line_breaks(tmp_path: Path) -> None:
     """Excel writes CRLF rows and may hold a paragraph break inside a quoted cell."""
     (tmp_path / "excel.csv").write_bytes(

@@ -292,23 +292,37 @@ def _open_bytes(path: str) -> IO[bytes]:
     return raw
 
 
-class _Prefixed(io.RawIOBase):
-    """``head``, then the rest of ``stream``: a stream whose first bytes were read to look at
-    (not every decompressing stream can seek back or peek that far)."""
+class _ReadAhead(io.RawIOBase):
+    """A stream whose first bytes (``head``) are read ahead to be looked at, then read again
+    (not every decompressing stream can seek back or peek that far). A damaged stream's
+    error is raised where reading reaches it, after the head, as it would be without."""
 
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        self.head = memoryview(head)
+    def __init__(self, stream: IO[bytes], size: int) -> None:
         self.stream = stream
+        self.error: Exception | None = None
+        chunks: list[bytes] = []
+        # read1: one read of the stream underneath at a time, as a text wrapper reads; a
+        # truncated gzip then loses only the piece it ends in, not a whole request's worth
+        read = getattr(stream, "read1", stream.read)
+        try:
+            while (have := sum(map(len, chunks))) < size and (chunk := read(size - have)):
+                chunks.append(chunk)
+        except FILE_ERRORS as error:
+            self.error = error
+        self.head = b"".join(chunks)
+        self.unread = memoryview(self.head)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        if self.head:
-            size = min(len(buffer), len(self.head))
-            buffer[:size] = self.head[:size]
-            self.head = self.head[size:]
+        if self.unread:
+            size = min(len(buffer), len(self.unread))
+            buffer[:size] = self.unread[:size]
+            self.unread = self.unread[size:]
             return size
+        if self.error is not None:
+            raise self.error
         data = self.stream.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -968,9 +982,9 @@ class Reader:
         # a whole document may sit in one cell; the limit is global, so it is only raised
         csv.field_size_limit(max(csv.field_size_limit(), self.max_document_bytes))
         with _open_bytes(path) as raw:
-            head = raw.read(TABLE_HEAD_BYTES)
-            encoding = _table_encoding(head)
-            whole = io.BufferedReader(_Prefixed(head, raw))
+            ahead = _ReadAhead(raw, TABLE_HEAD_BYTES)
+            encoding = _table_encoding(ahead.head)
+            whole = io.BufferedReader(ahead)
             stream = io.TextIOWrapper(whole, encoding=encoding, errors="replace", newline="")
             rows = csv.reader(stream, delimiter=delimiter)
             number = 0
