@@ -33,7 +33,14 @@ TERMINAL_REFRESH_SECONDS = 0.5
 
 
 class LiveCounts:
-    """Documents and input bytes of the shards in flight, in memory worker processes share."""
+    """Documents and input bytes of the shards in flight, in memory worker processes share.
+
+    A worker killed while it holds a counter's lock (the OOM killer, kill -9) never releases
+    it. So the counters are read without the lock (a figure for the progress line), and an
+    update that cannot get the lock soon is dropped: the run goes on to fail or finish, and
+    its progress line is off by that update, rather than everything waiting forever."""
+
+    LOCK_SECONDS = 1.0
 
     def __init__(self) -> None:
         context = multiprocessing.get_context()
@@ -41,14 +48,21 @@ class LiveCounts:
         self._bytes = context.Value("q", 0)
 
     def add(self, documents: int = 0, read_bytes: int = 0) -> None:
-        with self._documents.get_lock():
-            self._documents.value += documents
+        _add(self._documents, documents, self.LOCK_SECONDS)
         if read_bytes:
-            with self._bytes.get_lock():
-                self._bytes.value += read_bytes
+            _add(self._bytes, read_bytes, self.LOCK_SECONDS)
 
     def read(self) -> tuple[int, int]:
-        return self._documents.value, self._bytes.value
+        return self._documents.get_obj().value, self._bytes.get_obj().value
+
+
+def _add(counter: Any, amount: int, seconds: float) -> None:
+    lock = counter.get_lock()
+    if lock.acquire(timeout=seconds):
+        try:
+            counter.get_obj().value += amount
+        finally:
+            lock.release()
 
 
 _LIVE: LiveCounts | None = None  # where this process's shards count, if anyone listens

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from mdfs.document import Document, Removed
 from mdfs.layout import Layout
 from mdfs.pipeline import Filter, register
+from mdfs.progress import LiveCounts
 from mdfs.recipe import parse_recipe
 from mdfs.run import run_pipeline
 from mdfs.tasks import (
@@ -302,6 +305,37 @@ def test_a_running_shard_counts_its_documents_and_bytes_live(inputs: Path, tmp_p
         assert live.read() == (0, 0)
     finally:
         progress.attach(None)
+
+
+def _die_holding_the_lock(live: LiveCounts) -> None:
+    live._documents.get_lock().acquire()
+    os._exit(9)  # as the OOM killer leaves it: no release, no cleanup
+
+
+def test_live_counts_survive_a_worker_killed_holding_their_lock() -> None:
+    """A worker killed inside `add` left the lock taken; the progress thread then waited on it
+    for ever, and the run with it, instead of failing so that it could be resumed."""
+    import multiprocessing
+
+    live = LiveCounts()
+    live.add(documents=5, read_bytes=100)
+    worker = multiprocessing.get_context().Process(target=_die_holding_the_lock, args=(live,))
+    worker.start()
+    worker.join(timeout=30)
+    assert worker.exitcode == 9
+    seen: list[tuple[int, int]] = []
+
+    def progress_line_and_another_worker() -> None:
+        seen.append(live.read())
+        live.add(documents=1, read_bytes=10)  # the documents' update is dropped
+        seen.append(live.read())
+
+    # in a thread: on a lock held for ever the test fails instead of hanging the suite
+    thread = threading.Thread(target=progress_line_and_another_worker, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert seen == [(5, 100), (5, 110)]
 
 
 def test_each_task_pushes_its_observations_to_a_url_output(inputs: Path) -> None:
